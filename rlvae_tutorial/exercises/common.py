@@ -1,0 +1,37 @@
+"""Small helpers the chapters' check functions share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def call(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+    """Call the reader's function, turning a crash into a message that names the inputs."""
+    label = name or getattr(fn, "__name__", "your function")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise AssertionError(f"{label} is not implemented yet: replace the `raise NotImplementedError`") from None
+    except Exception as exc:  # noqa: BLE001 - any crash becomes feedback
+        shapes = [tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__ for a in args]
+        raise AssertionError(f"{label} raised {type(exc).__name__}: {exc} (inputs: {shapes})") from exc
+
+
+def expect_tensor(out: Any, shape: tuple[int, ...], what: str) -> Tensor:
+    """Assert ``out`` is a tensor of ``shape``; the message gives the expected and actual shape."""
+    if not isinstance(out, Tensor):
+        raise AssertionError(f"{what} should return a torch.Tensor, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise AssertionError(f"{what} returned shape {tuple(out.shape)}, expected {tuple(shape)}")
+    if not torch.isfinite(out).all():
+        raise AssertionError(f"{what} returned NaN or inf values")
+    return out
+
+
+def close(actual: Tensor, expected: Tensor, *, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """True where ``actual`` matches ``expected`` everywhere (shapes already checked)."""
+    return bool(torch.allclose(actual.detach().double(), expected.detach().double(), atol=atol, rtol=rtol))
