@@ -16,11 +16,13 @@ QUICK_HTML := _build/quick/_build/html
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install lint unit nbval build-quick clean help
+.PHONY: book test install lint unit nbval build-quick clean help assignments grade
 
 help:
 	@echo "make book   execute every notebook (full mode) and build _build/html"
 	@echo "make test   lint, unit tests, papermill + nbval over every notebook, -W book build"
+	@echo "make assignments   student versions of every chapter with exercises, in course/release/"
+	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
 
 install: $(STAMP)
 
@@ -53,6 +55,14 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory build-quick
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
+
+# The course kit (book/instructor_guide.md): nbgrader, offline, in course/.
+assignments: $(STAMP)
+	$(OFFLINE) $(BIN)/python scripts/coursekit.py release
+
+# Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ...").
+grade: $(STAMP)
+	$(OFFLINE) $(BIN)/python scripts/coursekit.py grade $(A)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
