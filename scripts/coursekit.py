@@ -91,14 +91,27 @@ def write_sources(course: Path = COURSE, root: Path = ROOT) -> dict[str, Path]:
     return out
 
 
+def _alembic_head() -> str:
+    """The gradebook schema's alembic revision, read in this process."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+
+
 def nbgrader(args: list[str], course: Path = COURSE) -> None:
     """Run ``nbgrader ARGS`` in this process, in ``course``; raise ``RuntimeError`` if it fails.
 
     Equivalent to ``cd course && nbgrader ARGS``, without paying nbgrader's start-up (seconds) for
-    every command.
+    every command.  One shortcut: to stamp a new gradebook, nbgrader starts an ``alembic heads``
+    process only to read the schema's revision (6 s of CPU here); it is read in-process instead.
     """
     from jupyter_core.application import NoStart
+    from nbgrader import api as gradebook_api
     from nbgrader.apps import NbGraderApp
+
+    if hasattr(gradebook_api, "get_alembic_version"):
+        gradebook_api.get_alembic_version = _alembic_head
 
     code: object = 0
     old_path = os.environ.get("PATH", "")

@@ -35,6 +35,9 @@ coursekit = importlib.util.module_from_spec(_spec)
 sys.modules["coursekit"] = coursekit
 _spec.loader.exec_module(coursekit)
 
+# nbgrader's own autograde trips SQLAlchemy's "not in session" warnings; they are not ours.
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
 ASSIGNMENTS = coursekit.assignments()
 STUB_MESSAGE = "is not implemented yet: replace the `raise NotImplementedError`"
 # The second student of Getting started: one typical mistake, one stub, one right answer.
