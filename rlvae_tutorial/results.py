@@ -6,7 +6,9 @@ results dir is ``$RLVAE_RESULTS_DIR``, else ``_build/results`` of the book the n
 (the nearest folder above the working directory holding ``_toc.yml`` and ``_config.yml``).
 Outside a book checkout (a notebook opened on Colab, say) and without the variable, nothing is
 written: recording is harmless wherever a chapter runs.  :func:`load_results` and
-:func:`result_value` read the numbers back, so no verdict is ever typed in by hand.
+:func:`result_value` read the numbers back, so no verdict is ever typed in by hand.  The book
+build executes chapters in table-of-contents order (``sphinxext/rlvae_book.py``), so a closing
+chapter reads what the chapters before it recorded in the same build and mode.
 
 Each record keeps the seed, mode and device it was measured with::
 
