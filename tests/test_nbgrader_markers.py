@@ -1,4 +1,4 @@
-"""The Sphinx extension that hides nbgrader's solution markers from readers (_ext/nbgrader_markers.py).
+"""The Sphinx extension that hides nbgrader's solution markers from readers (sphinxext/nbgrader_markers.py).
 
 The built pages are checked in test_built_site.py; here the line filter itself.
 """
@@ -9,7 +9,7 @@ import importlib.util
 
 from tests.notebook_utils import ROOT
 
-_spec = importlib.util.spec_from_file_location("nbgrader_markers", ROOT / "_ext" / "nbgrader_markers.py")
+_spec = importlib.util.spec_from_file_location("nbgrader_markers", ROOT / "sphinxext" / "nbgrader_markers.py")
 markers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(markers)
 

@@ -7,7 +7,7 @@ book/instructor_guide.md), so their exercise solutions sit between ``### BEGIN S
 parsed (and executed) a notebook, this extension deletes the marker lines from the displayed
 source of its code cells.  Nothing else is touched: the notebook file, its execution, and code
 shown in Markdown pages (such as the instructor guide, which quotes the markers) stay as they are.
-Listed under ``sphinx.local_extensions`` in ``_config.yml``.
+Listed under ``sphinx.local_extensions`` in ``_config.yml`` (as ``sphinxext.nbgrader_markers``).
 """
 
 from __future__ import annotations
