@@ -11,12 +11,16 @@ from rlvae_tutorial.vae import (
     VAE,
     VAEConfig,
     VAELoss,
+    active_units,
     elbo,
     evaluate,
     free_bits_kl,
     gaussian_kl,
     iwae_bound,
     kl_per_dim,
+    latent_grid,
+    latent_traversal,
+    moment_matched_kl,
     reparameterize,
     sample_latent,
 )
@@ -187,3 +191,28 @@ def test_evaluate_is_deterministic_with_a_generator() -> None:
     assert a == b and set(a) == {"elbo", "recon", "kl", "iwae"}
     assert a["iwae"] > a["elbo"] and math.isclose(a["elbo"], a["recon"] - a["kl"], rel_tol=1e-5)
     assert model.training
+
+
+def test_active_units_and_moment_matched_kl() -> None:
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(500, 3, generator=g) * torch.tensor([1.0, 0.05, 0.2])
+    assert active_units(mu).tolist() == [True, False, True]
+    with pytest.raises(ValueError, match=r"mu must be \(N, D\)"):
+        active_units(torch.zeros(1, 3))
+    standard = torch.randn(20000, 2, generator=g)
+    assert float(moment_matched_kl(standard)) < 0.01
+    shifted = standard * 3.0 + 1.0  # N(1, 9 I): KL = 1/2 (18 + 2 - 2 - 2 log 9) per the formula
+    assert float(moment_matched_kl(shifted)) == pytest.approx(0.5 * (18 + 2 - 2 - 2 * math.log(9)), rel=0.03)
+    with pytest.raises(ValueError, match="N > D"):
+        moment_matched_kl(torch.zeros(2, 3))
+
+
+def test_traversal_and_grid_shapes() -> None:
+    model = _model()
+    x, _ = load_digits("test", binarize=True)
+    images = latent_traversal(model, x[0], torch.linspace(-2, 2, 5), dims=[0, 3])
+    assert images.shape == (10, 64) and 0 <= images.min() and images.max() <= 1
+    assert latent_traversal(model, x[0], torch.zeros(3)).shape == (24, 64)
+    with pytest.raises(ValueError, match="needs a 2-D latent space"):
+        latent_grid(model)
+    assert latent_grid(_model(z_dim=2), n=4).shape == (16, 64)

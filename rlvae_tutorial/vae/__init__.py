@@ -1,6 +1,12 @@
 """Variational autoencoders: config, encoder/decoder/VAE modules, ELBO and IWAE objectives."""
 
 from rlvae_tutorial.vae.config import VAEConfig
+from rlvae_tutorial.vae.diagnostics import (
+    active_units,
+    latent_grid,
+    latent_traversal,
+    moment_matched_kl,
+)
 from rlvae_tutorial.vae.losses import (
     ElboTerms,
     VAELoss,
@@ -10,6 +16,8 @@ from rlvae_tutorial.vae.losses import (
     gaussian_kl,
     iwae_bound,
     kl_per_dim,
+    kl_warmup,
+    log_mean_exp,
 )
 from rlvae_tutorial.vae.models import (
     VAE,
@@ -29,13 +37,19 @@ __all__ = [
     "VAEConfig",
     "VAELoss",
     "VAEOutput",
+    "active_units",
     "elbo",
     "evaluate",
     "free_bits_kl",
     "gaussian_kl",
     "iwae_bound",
     "kl_per_dim",
+    "kl_warmup",
+    "latent_grid",
+    "latent_traversal",
+    "log_mean_exp",
     "mlp",
+    "moment_matched_kl",
     "reparameterize",
     "sample_latent",
 ]

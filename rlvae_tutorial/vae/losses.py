@@ -27,6 +27,14 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     return 0.5 * (torch.exp(logvar) + mu.pow(2) - 1.0 - logvar).sum(dim=-1)
 
 
+def log_mean_exp(values: Tensor, dim: int = 0) -> Tensor:
+    """log (1/K) sum_k exp(values_k) along ``dim``, computed stably with logsumexp.
+
+    values: e.g. log-weights ``(K, B)`` -> ``(B,)`` for ``dim=0``.
+    """
+    return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
+
+
 def kl_per_dim(qz: Distribution, pz: Distribution) -> Tensor:
     """KL(q(z_d|x) || p(z_d)) for each latent dimension d: ``(B, D)`` (factorised q and p)."""
     q = qz.base_dist if isinstance(qz, Independent) else qz
@@ -100,7 +108,7 @@ def iwae_bound(
     for start in range(0, k, chunk):
         z = sample_latent(qz, (min(chunk, k - start),), generator)  # (Kc, B, D)
         log_w.append(model.decoder(z).log_prob(x) + pz.log_prob(z) - qz.log_prob(z))  # (Kc, B)
-    return torch.logsumexp(torch.cat(log_w, dim=0), dim=0) - math.log(k)
+    return log_mean_exp(torch.cat(log_w, dim=0), dim=0)  # (B,)
 
 
 def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
@@ -112,6 +120,16 @@ def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
     if free_bits < 0:
         raise ValueError(f"free_bits must be >= 0 nats per dimension, got {free_bits}")
     return kl_dims.mean(dim=0).clamp(min=free_bits).sum()
+
+
+def kl_warmup(step: int, warmup_steps: int, beta: float = 1.0) -> float:
+    """KL annealing weight: rises linearly from 0 at step 0 to ``beta`` at ``warmup_steps``, then stays.
+
+    weight = beta * min(1, step / warmup_steps); ``warmup_steps = 0`` means no warm-up.
+    """
+    if step < 0 or warmup_steps < 0:
+        raise ValueError(f"step and warmup_steps must be >= 0, got {step} and {warmup_steps}")
+    return beta if warmup_steps == 0 else beta * min(1.0, step / warmup_steps)
 
 
 def _x(batch: Any) -> Tensor:
