@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from rlvae_tutorial.checkpoint import load_checkpoint
+from rlvae_tutorial.data import load_digits, split_validation
+from rlvae_tutorial.train import History, TrainConfig, evaluate_loss, train
+from rlvae_tutorial.vae import VAE, VAEConfig, VAELoss
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = load_digits("train", binarize=True)
+    (xt, _), (xv, _) = split_validation(x, y, 0.15, seed=0)
+    return xt[:512], xv[:128]
+
+
+def _regression(seed: int = 0) -> tuple[nn.Module, tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 3, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(256, generator=g)
+    torch.manual_seed(seed)
+    return nn.Linear(3, 1), (x, y)
+
+
+def mse(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    x, y = batch
+    return ((model(x).squeeze(-1) - y) ** 2).mean(), {}
+
+
+def test_train_reduces_a_regression_loss_and_records_history() -> None:
+    model, data = _regression()
+    h = train(model, mse, data, config=TrainConfig(epochs=30, batch_size=32, lr=0.05), progress=False)
+    assert isinstance(h, History) and len(h) == 30
+    assert h["loss"][-1] < 0.05 < h["loss"][0]
+    assert h["epoch"] == [float(e) for e in range(1, 31)]
+    assert all(b > a for a, b in zip(h["time"], h["time"][1:], strict=False))
+    with pytest.raises(KeyError, match="no column 'val_loss'.*columns: epoch, loss, time"):
+        h["val_loss"]
+
+
+def test_same_seed_same_history_and_global_rng_untouched() -> None:
+    x, xv = _data()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        model = VAE(VAEConfig(hidden=(32,)))
+        before = torch.get_rng_state()
+        h = train(model, VAELoss(), x, config=TrainConfig(epochs=3, seed=7), val_data=xv, progress=False)
+        assert torch.equal(before, torch.get_rng_state()), "train must not consume the caller's random numbers"
+        runs.append(([{k: v for k, v in r.items() if k != "time"} for r in h.records], model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
+    torch.manual_seed(123)
+    other = train(VAE(VAEConfig(hidden=(32,))), VAELoss(), x, config=TrainConfig(epochs=3, seed=8), progress=False)
+    assert other["loss"] != [r["loss"] for r in runs[0][0]]
+
+
+def test_validation_early_stopping_and_keep_best() -> None:
+    x, xv = _data()
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(hidden=(64,)))
+    seen: list[float] = []
+
+    def record_val(m: nn.Module) -> dict[str, float]:
+        assert not torch.is_grad_enabled() and not m.training
+        value = evaluate_loss(m, VAELoss(), xv)["loss"]
+        seen.append(value)
+        return {"val_nll": value}
+
+    cfg = TrainConfig(epochs=400, batch_size=64, lr=3e-3, patience=5, monitor="val_nll")
+    h = train(model, VAELoss(), x[:128], config=cfg, val_fn=record_val, progress=False)
+    assert h.stopped_early and len(h) < 400
+    assert h.best_epoch == 1 + min(range(len(seen)), key=seen.__getitem__)
+    assert len(h) == h.best_epoch + 5
+    # keep_best restored the best weights (evaluation noise: compare loosely to the best value).
+    final = evaluate_loss(model, VAELoss(), xv)["loss"]
+    assert abs(final - h.best_value) < 1.5 and final < max(seen) - 1.0
+    assert not math.isnan(h.last("val_nll"))
+
+
+def test_default_validation_uses_the_loss_and_eval_every() -> None:
+    x, xv = _data()
+    torch.manual_seed(0)
+    h = train(VAE(VAEConfig(hidden=(32,))), VAELoss(), x, val_data=xv,
+              config=TrainConfig(epochs=4, eval_every=2), progress=False)
+    assert set(h.records[1]) >= {"val_loss", "val_elbo", "val_kl", "val_recon", "loss", "elbo"}
+    assert "val_loss" not in h.records[0] and math.isnan(h["val_loss"][0])
+    assert h.best_epoch in (2, 4)
+
+
+def test_errors_name_the_fix() -> None:
+    model, data = _regression()
+    with pytest.raises(ValueError, match="patience.*needs validation: pass val_data= or val_fn="):
+        train(model, mse, data, config=TrainConfig(patience=3), progress=False)
+    with pytest.raises(ValueError, match="monitor='val_acc' is not among the recorded values"):
+        train(model, mse, data, config=TrainConfig(epochs=1, monitor="val_acc"), val_data=data, progress=False)
+    with pytest.raises(ValueError, match="must return a scalar loss"):
+        train(model, lambda m, b: (((m(b[0]).squeeze(-1) - b[1]) ** 2), {}), data, progress=False)
+    with pytest.raises(ValueError, match="same number of rows"):
+        train(model, mse, (data[0], data[1][:-1]), progress=False)
+    with pytest.raises(ValueError, match="TrainConfig.mode must be 'min' or 'max'"):
+        TrainConfig(mode="best")
+    with pytest.raises(ValueError, match="TrainConfig.epochs must be >= 1"):
+        TrainConfig(epochs=0)
+
+
+def test_nan_in_the_data_is_named() -> None:
+    model, (x, y) = _regression()
+    x = x.clone()
+    x[5, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match=r"loss is nan at epoch 1.*the batch contains 1 NaN/inf values"):
+        train(model, mse, (x, y), config=TrainConfig(shuffle=False, batch_size=64), progress=False)
+
+
+def test_divergence_names_the_learning_rate() -> None:
+    model, (x, y) = _regression()
+    with pytest.raises(FloatingPointError, match=r"started finite .* diverged: the learning rate \(1e\+06\) is probably too high"):
+        train(model, mse, (x * 1e3, y), config=TrainConfig(lr=1e6), optimizer=torch.optim.SGD(model.parameters(), lr=1e6),
+              progress=False)
+
+
+def test_overflow_in_the_loss_is_named() -> None:
+    model, data = _regression()
+
+    def bad_loss(m: nn.Module, batch: tuple) -> tuple[torch.Tensor, dict]:
+        return torch.log(torch.zeros(())) + 0 * m.weight.sum(), {}
+
+    with pytest.raises(FloatingPointError, match=r"loss is -inf at epoch 1, step 0: the very first loss.*log\(0\) or exp\(\) overflow"):
+        train(model, bad_loss, data, progress=False)
+
+
+def test_iterable_data_and_custom_optimizer() -> None:
+    model, (x, y) = _regression()
+    batches = [(x[i : i + 64], y[i : i + 64]) for i in range(0, 256, 64)]
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    h = train(model, mse, batches, optimizer=opt, config=TrainConfig(epochs=20), progress=False)
+    assert h["loss"][-1] < 0.05
+
+
+def test_checkpoint_of_the_best_weights(tmp_path: Path) -> None:
+    x, xv = _data()
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(hidden=(32,)))
+    path = tmp_path / "ckpt" / "vae.safetensors"
+    h = train(model, VAELoss(), x, val_data=xv, config=TrainConfig(epochs=3), checkpoint=path, progress=False)
+    fresh = VAE(VAEConfig(hidden=(32,)))
+    meta = load_checkpoint(fresh, path)
+    assert meta == {"epoch": str(h.best_epoch)}
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True))
+
+
+def test_progress_bar_can_be_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    model, data = _regression()
+    train(model, mse, data, config=TrainConfig(epochs=2), progress=True, desc="fit")
+    assert "fit" in capsys.readouterr().err
+    train(model, mse, data, config=TrainConfig(epochs=2), progress=False, desc="quiet")
+    assert "quiet" not in capsys.readouterr().err
