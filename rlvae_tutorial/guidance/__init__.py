@@ -5,6 +5,8 @@
 - :mod:`.diversity`: ``mean_pairwise_distance``, ``distinct_nearest``, ``class_entropy``.
 - :mod:`.classifier`: ``MLPClassifier`` and ``ClassifierLoss`` (the reward model, trained by ``train``).
 - :mod:`.figures`: ``plot_tradeoff`` (reward against diversity per KL coefficient).
+- :mod:`.toy_language`: bracket strings (``is_valid``, ``depth``, ``sample_corpus``, ``encode``/``decode``)
+  for the text-generation experiments.
 - :mod:`.policy`: ``LatentPolicy``, ``GuidanceConfig``, ``GuidanceLoss``, ``train_latent_policy``.
 """
 
