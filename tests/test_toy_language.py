@@ -59,3 +59,12 @@ def test_encode_decode_round_trip() -> None:
         encode(["()()()"], max_len=4)
     with pytest.raises(ValueError, match="characters outside"):
         encode(["(x)"], max_len=4)
+
+
+def test_text_metrics_reference() -> None:
+    from rlvae_tutorial.guidance.toy_language import text_metrics
+
+    m = text_metrics(["()", "()", "([[]])", "(("], train_set={"()"})
+    assert m == {"valid": 0.75, "target": 0.25, "novel": 0.25, "distinct": 0.75}
+    with pytest.raises(ValueError, match="at least one"):
+        text_metrics([], set())

@@ -7,6 +7,8 @@
 - :mod:`.figures`: ``plot_tradeoff`` (reward against diversity per KL coefficient).
 - :mod:`.toy_language`: bracket strings (``is_valid``, ``depth``, ``sample_corpus``, ``encode``/``decode``)
   for the text-generation experiments.
+- :mod:`.sequence`: ``SeqVAE`` (GRU encoder/decoder), ``SeqVAELoss``, ``finetune_loss`` and
+  ``finetune_decoder`` (token-level REINFORCE with a KL penalty to the reference decoder).
 - :mod:`.policy`: ``LatentPolicy``, ``GuidanceConfig``, ``GuidanceLoss``, ``train_latent_policy``.
 """
 

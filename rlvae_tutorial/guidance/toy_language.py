@@ -102,3 +102,18 @@ def decode(tokens: Tensor) -> list[str]:
                 chars.append(VOCAB[t])
         strings.append("".join(chars))
     return strings
+
+
+def text_metrics(strings: list[str], train_set: set[str], min_depth: int = 3) -> dict[str, float]:
+    """Shares of generated ``strings``: ``valid``, ``target`` (valid with depth >= ``min_depth``),
+    ``novel`` (valid and not in ``train_set``) and ``distinct`` (different strings / number)."""
+    if not strings:
+        raise ValueError("need at least one generated string")
+    n = len(strings)
+    valid = [is_valid(s) for s in strings]
+    return {
+        "valid": sum(valid) / n,
+        "target": sum(depth(s) >= min_depth for s in strings) / n,
+        "novel": sum(v and s not in train_set for v, s in zip(valid, strings, strict=True)) / n,
+        "distinct": len(set(strings)) / n,
+    }
