@@ -76,3 +76,69 @@ def test_token_loss_check() -> None:
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
             check_token_reinforce_loss(fn)
+
+
+def test_is_valid_check() -> None:
+    from rlvae_tutorial.exercises.applications import check_is_valid
+    from rlvae_tutorial.guidance.toy_language import is_valid
+
+    check_is_valid(is_valid)
+
+    def counts_only(s: str) -> bool:
+        return bool(s) and s.count("(") == s.count(")") and s.count("[") == s.count("]") and set(s) <= set("()[]")
+
+    def one_type(s: str) -> bool:
+        d = 0
+        for ch in s:
+            if ch not in "()[]":
+                return False
+            d += 1 if ch in "([" else -1
+            if d < 0:
+                return False
+        return bool(s) and d == 0
+
+    mistakes = {
+        "closed before it is opened": counts_only,
+        "crossed brackets": one_type,
+        "the empty string": lambda s: s == "" or is_valid(s),
+        "should return a bool": lambda s: int(is_valid(s)),
+        "not implemented yet": _raise,
+    }
+    for msg, fn in mistakes.items():
+        with pytest.raises(AssertionError, match=msg):
+            check_is_valid(fn)
+
+
+def test_sequence_kl_check() -> None:
+    from rlvae_tutorial.exercises.applications import check_sequence_kl
+
+    check_sequence_kl(lambda a, b, m: (m * (a - b)).sum(-1))
+    mistakes = {
+        "wrong direction": lambda a, b, m: (m * (b - a)).sum(-1),
+        "the padding is counted": lambda a, b, m: (a - b).sum(-1),
+        "do not average": lambda a, b, m: (m * (a - b)).sum(-1) / m.sum(-1),
+        "your value differs": lambda a, b, m: (m * (a - b)).pow(2).sum(-1),
+        r"returned shape \(\)": lambda a, b, m: (m * (a - b)).sum(),
+    }
+    for msg, fn in mistakes.items():
+        with pytest.raises(AssertionError, match=msg):
+            check_sequence_kl(fn)
+
+
+def test_penalized_advantage_check() -> None:
+    from rlvae_tutorial.estimators import leave_one_out_baseline
+    from rlvae_tutorial.exercises.applications import check_penalized_advantage
+
+    def loo(x: torch.Tensor) -> torch.Tensor:
+        return leave_one_out_baseline(x.unsqueeze(1)).squeeze(1)
+
+    check_penalized_advantage(lambda r, kl, beta: (r - beta * kl) - loo(r - beta * kl))
+    mistakes = {
+        "includes the sample itself": lambda r, kl, beta: (r - beta * kl) - (r - beta * kl).mean(),
+        "before the baseline": lambda r, kl, beta: r - loo(r),
+        "wrong sign": lambda r, kl, beta: (r + beta * kl) - loo(r + beta * kl),
+        "your value differs": lambda r, kl, beta: r - beta * kl,
+    }
+    for msg, fn in mistakes.items():
+        with pytest.raises(AssertionError, match=msg):
+            check_penalized_advantage(fn)

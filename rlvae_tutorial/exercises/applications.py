@@ -1,5 +1,7 @@
-"""Checks for the applications chapter's exercises: the KL-penalised reward, a diversity metric,
-and the token-level REINFORCE loss."""
+"""Checks for the applications chapters' exercises.
+
+Images: the KL-penalised reward, a diversity metric, the token-level REINFORCE loss.  Text: the
+validity checker, the sequence KL to the reference, the penalised leave-one-out advantage."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.estimators.score_function import leave_one_out_baseline
 from rlvae_tutorial.exercises.common import call, close, expect_tensor
 from rlvae_tutorial.guidance.diversity import mean_pairwise_distance
 from rlvae_tutorial.guidance.reward import kl_penalized_reward, token_reinforce_loss
@@ -101,3 +104,67 @@ def check_token_reinforce_loss(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -
         raise AssertionError("detach the advantage: the estimator multiplies grad log pi by a constant")
     if grad_logits is None or grad_logits.abs().sum() == 0:
         raise AssertionError("the loss must stay differentiable in the token log-probs: do not detach them")
+
+
+# ---- the text chapter ---------------------------------------------------------------------------
+
+
+def check_is_valid(fn: Callable[[str], bool]) -> None:
+    """``fn(s)`` must say whether ``s`` is a non-empty balanced, correctly nested ``()[]`` string."""
+    from rlvae_tutorial.guidance.toy_language import is_valid
+
+    cases = {
+        "()": "a single pair", "([])": "nesting", "()[]": "concatenation", "[(())]()": "deep nesting",
+        "": "the empty string (the book counts it as invalid: nothing was generated)",
+        "(": "an unclosed bracket", ")(": "a bracket closed before it is opened",
+        "([)]": "crossed brackets: ']' must close the most recent open '[', but '(' is open",
+        "(]": "a bracket closed by the wrong type", "(()": "an unclosed bracket", "())": "an extra closer",
+        "(a)": "a character outside ()[]",
+    }
+    for s, what in cases.items():
+        out = call(fn, s)
+        if not isinstance(out, bool):
+            raise AssertionError(f"your function should return a bool, got {type(out).__name__} for {s!r}")
+        if out != is_valid(s):
+            verdict = "valid" if out else "invalid"
+            raise AssertionError(f"you call {s!r} {verdict}, but it is not: {what}")
+
+
+def check_sequence_kl(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
+    """``fn(log_pi, log_ref, mask)`` (each ``(B, T)``) must return sum_t mask * (log_pi - log_ref): ``(B,)``."""
+    g = _gen(3)
+    log_pi = -torch.rand(5, 7, generator=g) * 3
+    log_ref = -torch.rand(5, 7, generator=g) * 3
+    mask = (torch.arange(7) < torch.tensor([7, 3, 5, 1, 6]).unsqueeze(1)).float()
+    out = expect_tensor(call(fn, log_pi, log_ref, mask), (5,), "your sequence KL")
+    ref = (mask * (log_pi - log_ref)).sum(-1)
+    if close(out, ref):
+        return
+    if close(out, -ref):
+        raise AssertionError("wrong direction: KL(pi || ref) is estimated by log pi - log ref on pi's samples")
+    if close(out, (log_pi - log_ref).sum(-1)):
+        raise AssertionError("the padding is counted: multiply by the mask before summing over t")
+    if close(out, ref / mask.sum(-1)):
+        raise AssertionError("sum over the tokens (the KL of a sequence is the sum of its per-token terms); do not average")
+    raise AssertionError("your value differs from sum_t mask_t * (log_pi_t - log_ref_t)")
+
+
+def check_penalized_advantage(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
+    """``fn(reward, kl, beta)`` (``(K,)`` each) must return r' - mean of the other K-1 r', r' = r - beta kl."""
+    g = _gen(4)
+    reward = (torch.rand(8, generator=g) > 0.5).float()
+    kl = torch.rand(8, generator=g) * 2
+    beta = 0.3
+    out = expect_tensor(call(fn, reward, kl, beta), (8,), "your advantage")
+    pen = reward - beta * kl
+    ref = pen - leave_one_out_baseline(pen.unsqueeze(1)).squeeze(1)
+    if close(out, ref):
+        return
+    if close(out, pen - pen.mean()):
+        raise AssertionError("the baseline includes the sample itself: leave it out, b_k = mean of the OTHER K - 1 values")
+    loo_raw = reward - leave_one_out_baseline(reward.unsqueeze(1)).squeeze(1)
+    if close(out, loo_raw) or close(out, loo_raw - beta * kl):
+        raise AssertionError("apply the KL penalty before the baseline: the baseline averages the penalised rewards r - beta kl")
+    if close(out, (reward + beta * kl) - leave_one_out_baseline((reward + beta * kl).unsqueeze(1)).squeeze(1)):
+        raise AssertionError("the KL penalty has the wrong sign: subtract beta * kl from the reward")
+    raise AssertionError("your value differs from r' - (sum of the other r') / (K - 1) with r' = r - beta * kl")
