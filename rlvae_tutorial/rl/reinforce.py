@@ -12,7 +12,6 @@ its last reward, with V the learned value when there is one (else 0: the return 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,12 +23,11 @@ from tqdm.auto import tqdm
 from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
 from rlvae_tutorial.rl.returns import discounted_returns
 from rlvae_tutorial.rl.rollout import (
+    EvalClock,
     TrainHistory,
-    autoreset_mode,
-    check_vector_env,
     dummy_mask,
-    evaluate,
     final_observations,
+    prepare_training,
     to_tensor,
 )
 
@@ -167,13 +165,7 @@ def train_reinforce(
     Deterministic for a given ``seed`` on the CPU (torch's global RNG is left as it was).
     Returns the policy, the value function (``baseline="value"``) and a :class:`TrainHistory`.
     """
-    from rlvae_tutorial.device import get_device
-
-    obs_dim, n_actions = check_vector_env(envs)
-    if eval_envs is not None:
-        check_vector_env(eval_envs)
-    device = get_device(device)
-    mode = autoreset_mode(envs)
+    obs_dim, n_actions, device, mode = prepare_training(envs, eval_envs, device)
     history = TrainHistory()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -189,9 +181,8 @@ def train_reinforce(
         ma: float | None = None
         obs, _ = envs.reset(seed=seed)
         prev_done = np.zeros(n, dtype=bool)
-        next_eval = config.eval_every
         bar = tqdm(total=config.total_steps, desc=f"REINFORCE ({config.baseline})", disable=not progress)
-        start = time.perf_counter()
+        clock = EvalClock(history, eval_envs, config.eval_every, config.target_return, seed, bar)
         while history.env_steps < config.total_steps:
             action = policy.act(to_tensor(obs, device)).cpu().numpy()
             next_obs, reward, terminated, truncated, infos = envs.step(action)
@@ -218,19 +209,7 @@ def train_reinforce(
                 stats["env_steps"] = history.env_steps
                 history.updates.append(stats)
                 finished = []
-            if eval_envs is not None and history.env_steps >= next_eval:
-                history.train_seconds += time.perf_counter() - start
-                returns = evaluate(policy, eval_envs, seed=seed + 10_000 + len(history.eval_steps))
-                history.eval_steps.append(history.env_steps)
-                history.eval_means.append(float(returns.mean()))
-                history.eval_stds.append(float(returns.std()))
-                bar.set_postfix(eval=f"{returns.mean():.0f}")
-                next_eval += config.eval_every
-                start = time.perf_counter()
-                if config.target_return is not None and returns.mean() >= config.target_return:
-                    history.solved_step, history.solved_seconds = history.env_steps, history.train_seconds
-                    break
-        else:
-            history.train_seconds += time.perf_counter() - start
-        bar.close()
+            if clock.check(policy):
+                break
+        clock.finish()
     return TrainResult(policy, value, history)

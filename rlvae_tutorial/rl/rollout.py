@@ -12,6 +12,7 @@ final observations, from which truncated episodes are bootstrapped with ``V(fina
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 SUPPORTED_AUTORESET = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
@@ -54,6 +56,17 @@ def check_vector_env(envs: VectorEnv) -> tuple[int, int]:
         raise ValueError(f"actions must be Discrete, got {act_space}")
     autoreset_mode(envs)
     return int(obs_space.shape[0]), int(act_space.n)
+
+
+def prepare_training(envs: VectorEnv, eval_envs: VectorEnv | None,
+                     device: torch.device | str | None) -> tuple[int, int, torch.device, AutoresetMode]:
+    """Check the envs and pick the device for a training loop: ``(obs_dim, n_actions, device, mode)``."""
+    from rlvae_tutorial.device import get_device
+
+    obs_dim, n_actions = check_vector_env(envs)
+    if eval_envs is not None:
+        check_vector_env(eval_envs)
+    return obs_dim, n_actions, get_device(device), autoreset_mode(envs)
 
 
 def to_tensor(obs: np.ndarray, device: torch.device) -> Tensor:
@@ -151,3 +164,43 @@ def evaluate(policy: nn.Module, envs: VectorEnv, *, seed: int | None = None, gre
     del mode  # both supported modes finish an episode on the step that returns done
     policy.train(was_training)
     return returns
+
+
+class EvalClock:
+    """Periodic evaluation for a training loop, with early stopping and a training clock.
+
+    Call :meth:`check` after every update: every ``every`` env steps it evaluates the policy on
+    ``eval_envs`` (skipped when ``None``), records the result in ``history`` and returns ``True``
+    once the mean reaches ``target``.  ``history.train_seconds`` counts wall time outside the
+    evaluations, up to the solving evaluation or :meth:`finish`.
+    """
+
+    def __init__(self, history: TrainHistory, eval_envs: VectorEnv | None, every: int,
+                 target: float | None, seed: int, bar: tqdm) -> None:
+        self.history, self.eval_envs, self.every, self.target = history, eval_envs, every, target
+        self.seed, self.bar, self.next_eval = seed, bar, every
+        self._start: float | None = time.perf_counter()
+
+    def check(self, policy: nn.Module) -> bool:
+        h = self.history
+        if self.eval_envs is None or h.env_steps < self.next_eval or self._start is None:
+            return False
+        h.train_seconds += time.perf_counter() - self._start
+        returns = evaluate(policy, self.eval_envs, seed=self.seed + 10_000 + len(h.eval_steps))
+        h.eval_steps.append(h.env_steps)
+        h.eval_means.append(float(returns.mean()))
+        h.eval_stds.append(float(returns.std()))
+        self.bar.set_postfix(eval=f"{returns.mean():.0f}")
+        self.next_eval += self.every
+        if self.target is not None and returns.mean() >= self.target:
+            h.solved_step, h.solved_seconds = h.env_steps, h.train_seconds
+            self._start = None
+            return True
+        self._start = time.perf_counter()
+        return False
+
+    def finish(self) -> None:
+        if self._start is not None:
+            self.history.train_seconds += time.perf_counter() - self._start
+            self._start = None
+        self.bar.close()
