@@ -48,7 +48,7 @@ class ReinforceConfig:
     actions); training stops early once the mean reaches ``target_return`` (``None``: never).
     """
 
-    total_steps: int = 50_000
+    total_steps: int = 100_000
     gamma: float = 0.99
     lr: float = 1e-2
     value_lr: float = 1e-2

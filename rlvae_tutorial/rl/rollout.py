@@ -120,7 +120,8 @@ class TrainHistory:
     ``episode_*``: every finished training episode (env steps so far, undiscounted return).
     ``eval_*``: periodic evaluations (env steps so far, mean and std of the sampled-action
     return).  ``updates``: one dict of losses per gradient update.  ``train_seconds`` is the
-    wall time spent training, evaluations excluded; ``solved_*`` the first evaluation whose mean
+    wall time spent training, evaluations excluded (``train_cpu_seconds``: the same in CPU time of
+    this process, less sensitive to a busy machine); ``solved_*`` the first evaluation whose mean
     reached the target (``None`` if none did).  Env steps count real transitions only (not the
     autoreset steps).
     """
@@ -133,8 +134,10 @@ class TrainHistory:
     updates: list[dict[str, float]] = field(default_factory=list)
     env_steps: int = 0
     train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
     solved_step: int | None = None
     solved_seconds: float | None = None
+    solved_cpu_seconds: float | None = None
 
 
 @torch.no_grad()
@@ -180,12 +183,19 @@ class EvalClock:
         self.history, self.eval_envs, self.every, self.target = history, eval_envs, every, target
         self.seed, self.bar, self.next_eval = seed, bar, every
         self._start: float | None = time.perf_counter()
+        self._cpu_start = time.process_time()
+
+    def _stop_clock(self) -> None:
+        assert self._start is not None
+        self.history.train_seconds += time.perf_counter() - self._start
+        self.history.train_cpu_seconds += time.process_time() - self._cpu_start
+        self._start = None
 
     def check(self, policy: nn.Module) -> bool:
         h = self.history
         if self.eval_envs is None or h.env_steps < self.next_eval or self._start is None:
             return False
-        h.train_seconds += time.perf_counter() - self._start
+        self._stop_clock()
         returns = evaluate(policy, self.eval_envs, seed=self.seed + 10_000 + len(h.eval_steps))
         h.eval_steps.append(h.env_steps)
         h.eval_means.append(float(returns.mean()))
@@ -193,14 +203,12 @@ class EvalClock:
         self.bar.set_postfix(eval=f"{returns.mean():.0f}")
         self.next_eval += self.every
         if self.target is not None and returns.mean() >= self.target:
-            h.solved_step, h.solved_seconds = h.env_steps, h.train_seconds
-            self._start = None
+            h.solved_step, h.solved_seconds, h.solved_cpu_seconds = h.env_steps, h.train_seconds, h.train_cpu_seconds
             return True
-        self._start = time.perf_counter()
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
         return False
 
     def finish(self) -> None:
         if self._start is not None:
-            self.history.train_seconds += time.perf_counter() - self._start
-            self._start = None
+            self._stop_clock()
         self.bar.close()
