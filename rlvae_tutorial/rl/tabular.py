@@ -116,7 +116,7 @@ class QLearningConfig:
     ``lr_decay=0`` is a constant step; a decaying one averages out stochastic transitions.
     """
 
-    episodes: int = 2000
+    episodes: int = 3000
     gamma: float = 0.9
     lr: float = 1.0
     lr_decay: float = 0.6
