@@ -16,6 +16,7 @@ from rlvae_tutorial.rlvae import (
     RecognitionReward,
     critic_objective,
     elbo_reward,
+    epoch_flops,
     estimator_config,
     estimator_objective,
     estimator_terms,
@@ -26,6 +27,7 @@ from rlvae_tutorial.rlvae import (
     policy_gradient_loss,
     probe_estimators,
     step_flops,
+    train_estimators,
     train_policy_vae,
 )
 from rlvae_tutorial.train import TrainConfig
@@ -280,3 +282,17 @@ def test_plots_take_an_axis() -> None:
     _, ax = plt.subplots()
     assert validation_curves({"reparam": h}, ax=ax, ylim=(-60, 0)) is ax and len(ax.lines) == 2
     plt.close("all")
+
+
+def test_train_estimators_share_initial_weights_and_budget() -> None:
+    x, y = load_digits("train", binarize=True)
+    (xt, _), (xv, _) = split_validation(x[:300], y[:300], seed=0)
+
+    def small() -> VAE:
+        return VAE(VAEConfig(hidden=(32,)))
+
+    budget = 3 * epoch_flops(PolicyVAE(small(), estimator_config("reparam")), xt, 128)
+    runs = train_estimators(small, ["reparam", "loo"], xt, xv, xv, flops=budget, seed=3, progress=False)
+    assert len(runs["reparam"].history) == 3 and len(runs["loo"].history) == 1  # K = 4 costs ~2.5x
+    assert set(runs["loo"].test) == {"elbo", "recon", "kl"} and runs["loo"].cpu_per_epoch > 0
+    assert runs["loo"].model.config.name == "score+loo (K=4)"

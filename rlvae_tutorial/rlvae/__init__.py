@@ -6,8 +6,8 @@ r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)), the negative beta-VAE los
 - :mod:`.config`: ``PolicyGradientConfig`` (which estimator) and the book's ``ESTIMATORS``.
 - :mod:`.models`: ``PolicyVAE`` (a VAE with its baseline), ``BernoulliVAE`` (binary latents).
 - :mod:`.objective`: ``elbo_reward``, ``estimator_terms``, ``policy_gradient_loss`` (for ``train``).
-- :mod:`.training`: ``train_policy_vae`` at equal compute (FLOPs), ``exact_kl_elbo``,
-  ``fit_learned_baseline``.
+- :mod:`.training`: ``train_policy_vae`` and ``train_estimators`` at equal compute (FLOPs),
+  ``exact_kl_elbo``, ``fit_learned_baseline``.
 - :mod:`.probe`: ``gradient_draws`` (vectorised draws of the encoder's gradient), ``probe``,
   ``probe_estimators``.
 - :mod:`.plots`: variance bars and validation curves.
@@ -35,15 +35,18 @@ from rlvae_tutorial.rlvae.probe import (
     probe_estimators,
 )
 from rlvae_tutorial.rlvae.training import (
+    EstimatorRun,
     epoch_flops,
     exact_kl_elbo,
     fit_learned_baseline,
     step_flops,
+    train_estimators,
     train_policy_vae,
 )
 
 __all__ = [
     "ESTIMATORS",
+    "EstimatorRun",
     "BernoulliEncoder",
     "BernoulliVAE",
     "Critic",
@@ -69,5 +72,6 @@ __all__ = [
     "probe_directions",
     "probe_estimators",
     "step_flops",
+    "train_estimators",
     "train_policy_vae",
 ]

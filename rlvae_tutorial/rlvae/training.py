@@ -9,7 +9,9 @@ are nearly all of an MLP's work): a budget that does not depend on the machine o
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -17,6 +19,7 @@ from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
 from rlvae_tutorial.estimators.baselines import LearnedBaseline
+from rlvae_tutorial.rlvae.config import estimator_config
 from rlvae_tutorial.rlvae.models import PolicyVAE
 from rlvae_tutorial.rlvae.objective import draw_latent, elbo_reward, latent_kl, policy_gradient_loss
 from rlvae_tutorial.train import History, TrainConfig, train
@@ -86,7 +89,7 @@ def train_policy_vae(
     epochs: int | None = None,
     flops: float | None = None,
     config: TrainConfig | None = None,
-    val_samples: int = 10,
+    val_samples: int = 5,
     progress: bool = True,
     desc: str | None = None,
 ) -> History:
@@ -147,3 +150,47 @@ def fit_learned_baseline(
         return baseline.loss(batch, r), {}
 
     return train(baseline, loss_fn, x, config=config or TrainConfig(epochs=30, lr=1e-2), progress=progress, desc="b(x)")
+
+
+@dataclass
+class EstimatorRun:
+    """One estimator's training run: the trained model (best validation weights), its history,
+    its test ELBO terms (:func:`exact_kl_elbo`) and the CPU seconds per epoch it took."""
+
+    model: PolicyVAE
+    history: History
+    test: dict[str, float]
+    cpu_per_epoch: float
+
+
+def train_estimators(
+    make_vae: Callable[[], VAE],
+    names: Sequence[str],
+    x_train: Tensor,
+    x_val: Tensor,
+    x_test: Tensor,
+    *,
+    flops: float,
+    seed: int = 0,
+    test_samples: int = 100,
+    progress: bool = True,
+) -> dict[str, EstimatorRun]:
+    """Train one VAE per estimator of ``names`` (keys of ``ESTIMATORS``) on the same compute.
+
+    Every run starts from the same initial weights (``make_vae()`` after seeding with ``seed``) and
+    the same data order, and gets ``flops`` floating-point operations; only the encoder's gradient
+    differs.  CPU time (``time.process_time``, less sensitive to other jobs than wall time) is
+    measured back to back in this process.  The VAE is moved to x_train's device.
+    """
+    runs = {}
+    for name in names:
+        torch.manual_seed(seed)
+        model = PolicyVAE(make_vae(), estimator_config(name)).to(x_train.device)
+        start = time.process_time()
+        history = train_policy_vae(model, x_train, x_val, flops=flops, config=TrainConfig(seed=seed),
+                                   progress=progress, desc=model.config.name)
+        cpu = (time.process_time() - start) / len(history)
+        gen = torch.Generator(device=x_test.device).manual_seed(seed)
+        test = exact_kl_elbo(model.vae, x_test, n_samples=test_samples, generator=gen)
+        runs[name] = EstimatorRun(model, history, test, cpu)
+    return runs
