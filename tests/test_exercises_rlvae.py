@@ -3,11 +3,20 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlvae_tutorial.estimators import leave_one_out_baseline, score_function_surrogate
+from rlvae_tutorial.estimators import (
+    ema_update,
+    leave_one_out_baseline,
+    relaxed_bernoulli,
+    score_function_surrogate,
+    straight_through_bernoulli,
+)
 from rlvae_tutorial.exercises.rlvae import (
+    check_bernoulli_kl,
     check_elbo_reward,
+    check_ema_update,
     check_leave_one_out_baseline,
     check_score_function_surrogate,
+    check_straight_through_bernoulli,
 )
 from rlvae_tutorial.rlvae import elbo_reward
 
@@ -68,9 +77,80 @@ def test_leave_one_out_check() -> None:
             check_leave_one_out_baseline(fn)
 
 
+def test_straight_through_check() -> None:
+    check_straight_through_bernoulli(straight_through_bernoulli)
+
+    def no_gradient(lg, t, n):  # noqa: ANN001, ANN202
+        return (lg.detach() + n > 0).float()
+
+    def no_temperature(lg, t, n):  # noqa: ANN001, ANN202
+        soft = torch.sigmoid(lg + n)
+        return (lg.detach() + n > 0).float() + (soft - soft.detach())
+
+    def plain_sigmoid(lg, t, n):  # noqa: ANN001, ANN202
+        soft = torch.sigmoid(lg)
+        return (lg.detach() + n > 0).float() + (soft - soft.detach())
+
+    mistakes = {
+        "not the relaxed one": relaxed_bernoulli,
+        "flipped": lambda lg, t, n: (lg.detach() + n <= 0).float(),
+        "no gradient reaches the logits": no_gradient,
+        "the temperature is missing": no_temperature,
+        "the backward pass must be": plain_sigmoid,
+        "exactly the hard sample": lambda lg, t, n: (lg.detach() > 0).float().expand(n.shape),
+    }
+    for msg, fn in mistakes.items():
+        with pytest.raises(AssertionError, match=msg):
+            check_straight_through_bernoulli(fn)
+
+
+def test_bernoulli_kl_check() -> None:
+    def reference(logits):  # noqa: ANN001, ANN202
+        q = torch.sigmoid(logits)
+        return (q * torch.log(2 * q) + (1 - q) * torch.log(2 * (1 - q))).sum(-1)
+
+    check_bernoulli_kl(reference)
+    p_half = 0.5
+
+    def reversed_kl(logits):  # noqa: ANN001, ANN202
+        q = torch.sigmoid(logits)
+        return (p_half * torch.log(p_half / q) + p_half * torch.log(p_half / (1 - q))).sum(-1)
+
+    def no_log2(logits):  # noqa: ANN001, ANN202
+        q = torch.sigmoid(logits)
+        return (q * torch.log(q) + (1 - q) * torch.log(1 - q)).sum(-1)
+
+    def logits_as_probs(logits):  # noqa: ANN001, ANN202
+        q = logits.clamp(1e-3, 1 - 1e-3)
+        return (q * torch.log(2 * q) + (1 - q) * torch.log(2 * (1 - q))).sum(-1)
+
+    mistakes = {
+        "sum the KL over the D latent dimensions": lambda lg: reference(lg.unsqueeze(-1)),
+        r"that is KL\(p \|\| q\)": reversed_kl,
+        r"log p\(z\) = -D log 2": no_log2,
+        "the logits are not probabilities": logits_as_probs,
+    }
+    for msg, fn in mistakes.items():
+        with pytest.raises(AssertionError, match=msg):
+            check_bernoulli_kl(fn)
+
+
+def test_ema_check() -> None:
+    check_ema_update(lambda v, r, d: ema_update(v, r.mean(), d))
+    mistakes = {
+        "average the batch's rewards first": lambda v, r, d: d * v + (1 - d) * r,
+        "decay weighs the OLD value": lambda v, r, d: (1 - d) * v + d * r.mean(),
+        "the update is -28.40": lambda v, r, d: d * v + (1 - d) * r.sum(),
+    }
+    for msg, fn in mistakes.items():
+        with pytest.raises(AssertionError, match=msg):
+            check_ema_update(fn)
+
+
 def test_checks_do_not_touch_the_global_random_state() -> None:
     state = torch.get_rng_state()
     check_leave_one_out_baseline(leave_one_out_baseline)
     check_score_function_surrogate(score_function_surrogate)
     check_elbo_reward(elbo_reward)
+    check_straight_through_bernoulli(straight_through_bernoulli)
     assert torch.equal(state, torch.get_rng_state())

@@ -16,14 +16,18 @@ from rlvae_tutorial.rlvae import (
     RecognitionReward,
     critic_objective,
     elbo_reward,
+    epoch_flops,
     estimator_config,
     estimator_objective,
     estimator_terms,
     exact_kl_elbo,
     fit_critic,
+    fit_learned_baseline,
     gradient_draws,
     policy_gradient_loss,
+    probe_estimators,
     step_flops,
+    train_estimators,
     train_policy_vae,
 )
 from rlvae_tutorial.train import TrainConfig
@@ -229,3 +233,66 @@ def test_black_box_reward() -> None:
     loss.backward()
     with pytest.raises(ValueError, match="needs labelled batches"):
         policy_gradient_loss(model, xt[:8])
+    # labelled data train through train_policy_vae; validation uses the images
+    h = train_policy_vae(model, (x[:256], y[:256]), (xt[:64], yt[:64]), epochs=2, progress=False)
+    assert len(h) == 2 and math.isfinite(h.best_value)
+
+
+@pytest.mark.slow
+def test_straight_through_is_biased_and_the_score_function_is_not() -> None:
+    model = _model("straight_through", binary=True, small=True)
+    x = _x(32)
+    configs = {"straight_through": estimator_config("straight_through"), "none": estimator_config("none")}
+    stats, ref = probe_estimators(model, x, configs, n_draws=300, reference=estimator_config("loo"),
+                                  n_reference=1000, generator=torch.Generator().manual_seed(0), progress=False)
+    assert ref.proj_mean.shape == (2,)
+    st, none = compare_gradients(stats["straight_through"], ref), compare_gradients(stats["none"], ref)
+    assert st.error_ratio > 5, st  # biased: ~20 here, every seed tried
+    assert none.error_ratio < 3 and (none.z_scores.abs() < 4).all(), none
+    assert stats["straight_through"].trace_variance < stats["none"].trace_variance / 100
+
+
+def test_fit_learned_baseline_approaches_the_reward() -> None:
+    model = _model("learned", small=True)
+    x = _x(256)
+    with torch.no_grad():
+        r = policy_gradient_loss(model, x)[1]["elbo"]
+    h = fit_learned_baseline(model, x, config=TrainConfig(epochs=20, lr=1e-2), progress=False)
+    assert h["loss"][-1] < h["loss"][0] and abs(model.baseline(x).mean().item() - float(r)) < 2.0
+    with pytest.raises(ValueError, match="no learned baseline"):
+        fit_learned_baseline(_model("ema"), x)
+
+
+def test_plots_take_an_axis() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rlvae_tutorial.rlvae.plots import validation_curves, variance_bars
+
+    _, ax = plt.subplots()
+    assert variance_bars(["a", "b"], [1.0, 100.0], [4.0, 100.0], ax=ax, reference=2.0) is ax
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="same length"):
+        variance_bars(["a"], [1.0, 2.0], [1.0], ax=ax)
+    x, y = load_digits("train", binarize=True)
+    (xt, _), (xv, _) = split_validation(x[:300], y[:300], seed=0)
+    h = train_policy_vae(_model("reparam", small=True), xt, xv, epochs=2, progress=False)
+    _, ax = plt.subplots()
+    assert validation_curves({"reparam": h}, ax=ax, ylim=(-60, 0)) is ax and len(ax.lines) == 2
+    plt.close("all")
+
+
+def test_train_estimators_share_initial_weights_and_budget() -> None:
+    x, y = load_digits("train", binarize=True)
+    (xt, _), (xv, _) = split_validation(x[:300], y[:300], seed=0)
+
+    def small() -> VAE:
+        return VAE(VAEConfig(hidden=(32,)))
+
+    budget = 3 * epoch_flops(PolicyVAE(small(), estimator_config("reparam")), xt, 128)
+    runs = train_estimators(small, ["reparam", "loo"], xt, xv, xv, flops=budget, seed=3, progress=False)
+    assert len(runs["reparam"].history) == 3 and len(runs["loo"].history) == 1  # K = 4 costs ~2.5x
+    assert set(runs["loo"].test) == {"elbo", "recon", "kl"} and runs["loo"].cpu_per_epoch > 0
+    assert runs["loo"].model.config.name == "score+loo (K=4)"

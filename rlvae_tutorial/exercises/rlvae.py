@@ -1,4 +1,8 @@
-"""Checks for the RL-meets-VAEs chapter's exercises: the reward, the surrogate, leave-one-out."""
+"""Checks for the RL-meets-VAEs chapters' exercises.
+
+The encoder as a policy: the reward's sign, the surrogate, leave-one-out.  Beyond
+reparameterisation: the straight-through sample, the Bernoulli KL, the EMA baseline's update.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.estimators.relaxed import logistic_noise, relaxed_bernoulli
 from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
     score_function_surrogate,
@@ -106,3 +111,66 @@ def check_leave_one_out_baseline(fn: Callable[[Tensor], Tensor]) -> None:
     out = expect_tensor(call(fn, two), (2, 1), "your leave-one-out baseline for K = 2")
     if not close(out, torch.tensor([[5.0], [3.0]])):
         raise AssertionError("with K = 2 each sample's baseline is the other sample's reward")
+
+
+def check_straight_through_bernoulli(fn: Callable[[Tensor, float, Tensor], Tensor]) -> None:
+    """``fn(logits, temperature, noise)``: hard 1[l + L > 0] forward, sigmoid((l + L) / tau) gradient."""
+    g = _gen(3)
+    logits = torch.randn(5, 6, generator=g).requires_grad_(True)
+    noise = logistic_noise((4, 5, 6), generator=g)
+    out = expect_tensor(call(fn, logits, 0.5, noise), (4, 5, 6), "your straight-through sample")
+    hard = (logits.detach() + noise > 0).float()
+    soft = relaxed_bernoulli(logits.detach(), 0.5, noise)
+    if close(out, soft):
+        raise AssertionError("the forward value must be the hard sample 1[logits + noise > 0], not the relaxed one")
+    if close(out, 1 - hard):
+        raise AssertionError("the sample is 1 where logits + noise > 0 (you have it flipped)")
+    if not close(out, hard):
+        raise AssertionError("the forward value must be exactly the hard sample 1[logits + noise > 0] in {0, 1}")
+    if not out.requires_grad:
+        raise AssertionError(
+            "no gradient reaches the logits: add the relaxed sample's gradient, hard + (soft - soft.detach())"
+        )
+    (grad,) = torch.autograd.grad(out.sum(), logits)
+    (expected,) = torch.autograd.grad(relaxed_bernoulli(logits, 0.5, noise).sum(), logits)
+    (at_one,) = torch.autograd.grad(relaxed_bernoulli(logits, 1.0, noise).sum(), logits)
+    if close(grad, at_one) and not close(grad, expected):
+        raise AssertionError("the temperature is missing: the relaxed sample is sigmoid((logits + noise) / temperature)")
+    if not close(grad, expected):
+        raise AssertionError("the backward pass must be the gradient of sigmoid((logits + noise) / temperature)")
+
+
+def check_bernoulli_kl(fn: Callable[[Tensor], Tensor]) -> None:
+    """``fn(logits)`` ``(B, D) -> (B,)``: KL(prod_d Bernoulli(sigmoid(l_d)) || Bernoulli(1/2)^D)."""
+    logits = torch.randn(7, 16, generator=_gen(4)) * 2
+    q = torch.distributions.Bernoulli(logits=logits)
+    p = torch.distributions.Bernoulli(probs=torch.full_like(logits, 0.5))
+    ref_dims = torch.distributions.kl_divergence(q, p)  # (7, 16)
+    out = call(fn, logits)
+    if isinstance(out, Tensor) and out.shape == (7, 16) and close(out, ref_dims):
+        raise AssertionError("sum the KL over the D latent dimensions: return shape (B,)")
+    out = expect_tensor(out, (7,), "your Bernoulli KL")
+    if close(out, torch.distributions.kl_divergence(p, q).sum(-1)):
+        raise AssertionError("that is KL(p || q); the ELBO needs KL(q(z|x) || p(z)) = E_q[log q - log p]")
+    if close(out, ref_dims.sum(-1) - 16 * torch.log(torch.tensor(2.0))):
+        raise AssertionError("log p(z) = -D log 2 under Bernoulli(1/2)^D: KL = E_q[log q] + D log 2")
+    if not close(out, ref_dims.sum(-1), atol=1e-4):
+        raise AssertionError(
+            "KL per dimension is q log(2q) + (1 - q) log(2(1 - q)) with q = sigmoid(logits) (the logits are not probabilities)"
+        )
+    if (out < -1e-6).any():
+        raise AssertionError("a KL divergence is never negative")
+
+
+def check_ema_update(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
+    """``fn(value, rewards, decay)``: decay * value + (1 - decay) * mean(rewards), a 0-dim tensor."""
+    value, rewards = torch.tensor(-30.0), torch.tensor([-10.0, -20.0, -12.0])
+    out = call(fn, value, rewards, 0.9)
+    if isinstance(out, Tensor) and out.shape == (3,):
+        raise AssertionError("average the batch's rewards first: the EMA is one number, shape ()")
+    out = expect_tensor(out, (), "your EMA update")
+    expected = 0.9 * -30.0 + 0.1 * -14.0
+    if abs(float(out) - (0.1 * -30.0 + 0.9 * -14.0)) < 1e-4:
+        raise AssertionError("decay weighs the OLD value: decay * value + (1 - decay) * new mean")
+    if abs(float(out) - expected) > 1e-4:
+        raise AssertionError(f"for value -30, rewards mean -14 and decay 0.9 the update is {expected:.2f}, got {float(out):.4g}")

@@ -6,8 +6,11 @@ r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)), the negative beta-VAE los
 - :mod:`.config`: ``PolicyGradientConfig`` (which estimator) and the book's ``ESTIMATORS``.
 - :mod:`.models`: ``PolicyVAE`` (a VAE with its baseline), ``BernoulliVAE`` (binary latents).
 - :mod:`.objective`: ``elbo_reward``, ``estimator_terms``, ``policy_gradient_loss`` (for ``train``).
-- :mod:`.training`: ``train_policy_vae`` at equal compute (FLOPs), ``exact_kl_elbo``.
-- :mod:`.probe`: ``gradient_draws``, vectorised draws of the encoder's gradient.
+- :mod:`.training`: ``train_policy_vae`` and ``train_estimators`` at equal compute (FLOPs),
+  ``exact_kl_elbo``, ``fit_learned_baseline``.
+- :mod:`.probe`: ``gradient_draws`` (vectorised draws of the encoder's gradient), ``probe``,
+  ``probe_estimators``.
+- :mod:`.plots`: variance bars and validation curves.
 - :mod:`.critic`: a learned Q(x, z) and the (biased) gradient it gives.
 - :mod:`.black_box`: a non-differentiable reward from a scikit-learn classifier.
 """
@@ -23,11 +26,27 @@ from rlvae_tutorial.rlvae.objective import (
     estimator_terms,
     policy_gradient_loss,
 )
-from rlvae_tutorial.rlvae.probe import encoder_head, estimator_objective, gradient_draws
-from rlvae_tutorial.rlvae.training import epoch_flops, exact_kl_elbo, step_flops, train_policy_vae
+from rlvae_tutorial.rlvae.probe import (
+    encoder_head,
+    estimator_objective,
+    gradient_draws,
+    probe,
+    probe_directions,
+    probe_estimators,
+)
+from rlvae_tutorial.rlvae.training import (
+    EstimatorRun,
+    epoch_flops,
+    exact_kl_elbo,
+    fit_learned_baseline,
+    step_flops,
+    train_estimators,
+    train_policy_vae,
+)
 
 __all__ = [
     "ESTIMATORS",
+    "EstimatorRun",
     "BernoulliEncoder",
     "BernoulliVAE",
     "Critic",
@@ -46,8 +65,13 @@ __all__ = [
     "estimator_terms",
     "exact_kl_elbo",
     "fit_critic",
+    "fit_learned_baseline",
     "gradient_draws",
     "policy_gradient_loss",
+    "probe",
+    "probe_directions",
+    "probe_estimators",
     "step_flops",
+    "train_estimators",
     "train_policy_vae",
 ]

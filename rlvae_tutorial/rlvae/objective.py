@@ -145,10 +145,11 @@ def policy_gradient_loss(model: PolicyVAE, batch: Any) -> tuple[Tensor, dict[str
     """A ``loss_fn`` for :func:`rlvae_tutorial.train.train`: ``(model, x or (x, ...)) -> (loss, metrics)``.
 
     The loss's *gradient* is minus the estimator (plus the learned baseline's MSE gradient, which
-    only reaches the baseline's weights); its *value* is the Monte Carlo negative beta-ELBO
-    -mean(r), so that the training curve means something.  The EMA baseline is updated after use,
-    in training mode only.  metrics: ``elbo`` (mean reward), ``recon``, ``kl`` and, with a learned
-    baseline, ``baseline_mse``.
+    only reaches the baseline's weights); its *value* is minus the mean reward -mean(r), the Monte
+    Carlo negative beta-ELBO (plus any extra reward), so that the training curve means something.
+    The EMA baseline is updated after use, in training mode only.  metrics (means over the batch
+    and the K samples): ``reward``, ``elbo`` = recon - kl (beta = 1, no extra reward), ``recon``
+    = log p(x|z), ``kl`` = log q(z|x) - log p(z), and with a learned baseline ``baseline_mse``.
     """
     x = batch[0] if isinstance(batch, (tuple, list)) else batch
     config, vae = model.config, model.vae
@@ -175,7 +176,8 @@ def policy_gradient_loss(model: PolicyVAE, batch: Any) -> tuple[Tensor, dict[str
     mean_reward = terms.reward.mean()
     objective = terms.surrogate.mean()
     loss = -(objective - objective.detach()) - mean_reward.detach()
-    metrics = {"elbo": mean_reward, "recon": terms.recon.mean(), "kl": terms.kl.mean()}
+    recon, kl = terms.recon.mean(), terms.kl.mean()
+    metrics = {"reward": mean_reward, "elbo": recon - kl, "recon": recon, "kl": kl}
     if learned:
         mse = model.baseline.loss(x, terms.reward)
         loss = loss + (mse - mse.detach())

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
+from rlvae_tutorial.estimators.variance import GradientStats, gradient_statistics
 from rlvae_tutorial.rlvae.config import PolicyGradientConfig
 from rlvae_tutorial.rlvae.models import BernoulliEncoder, PolicyVAE
 from rlvae_tutorial.rlvae.objective import estimator_terms
@@ -84,3 +85,73 @@ def estimator_objective(
         return terms.surrogate
 
     return objective
+
+
+def probe_directions(
+    model: PolicyVAE,
+    x: Tensor,
+    reference: PolicyGradientConfig,
+    *,
+    n_pilot: int = 100,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Two unit directions ``(2, P)`` for z-tests of bias: the reference gradient's, and a random one.
+
+    The reference direction comes from a pilot of ``n_pilot`` draws of ``reference``'s estimator,
+    independent of the draws that are tested along it.
+    """
+    draw = gradient_draws(model.vae.encoder, x, estimator_objective(model, reference, x), generator=generator)
+    pilot = gradient_statistics(draw, n_pilot, chunk=50).mean.float()
+    gen_device = generator.device if generator is not None else pilot.device
+    noise = torch.randn(pilot.shape[0], generator=generator, device=gen_device).to(pilot)
+    return torch.stack([pilot / pilot.norm(), noise / noise.norm()])
+
+
+def probe(
+    model: PolicyVAE,
+    x: Tensor,
+    objective: Objective,
+    n_draws: int,
+    *,
+    directions: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    chunk: int = 50,
+    progress: bool = True,
+    desc: str = "gradient draws",
+) -> GradientStats:
+    """``n_draws`` draws of the encoder gradient of ``objective`` on x, summarised (see ``gradient_statistics``)."""
+    draw = gradient_draws(model.vae.encoder, x, objective, generator=generator)
+    return gradient_statistics(draw, n_draws, chunk=chunk, directions=directions, progress=progress, desc=desc)
+
+
+def probe_estimators(
+    model: PolicyVAE,
+    x: Tensor,
+    configs: dict[str, PolicyGradientConfig],
+    *,
+    n_draws: int,
+    reference: PolicyGradientConfig,
+    n_reference: int,
+    baselines: dict[str, Tensor] | None = None,
+    generator: torch.Generator | None = None,
+    chunk: int = 50,
+    progress: bool = True,
+) -> tuple[dict[str, GradientStats], GradientStats]:
+    """Probe several estimators' encoder gradients on one batch x at ``model``'s fixed weights.
+
+    The ``reference`` estimator (e.g. reparam) is drawn ``n_reference`` times, every other config
+    ``n_draws`` times, all projected on the same :func:`probe_directions`.  ``baselines[name]``
+    gives the EMA value or b(x) ``(B,)`` of that config.  Returns ``({name: stats}, reference_stats)``.
+    """
+    generator = generator or torch.Generator().manual_seed(0)
+    baselines = baselines or {}
+    directions = probe_directions(model, x, reference, generator=generator)
+
+    def run(config: PolicyGradientConfig, n: int, baseline: Tensor | None, desc: str) -> GradientStats:
+        objective = estimator_objective(model, config, x, baseline=baseline)
+        return probe(model, x, objective, n, directions=directions, generator=generator, chunk=chunk,
+                     progress=progress, desc=desc)
+
+    ref = run(reference, n_reference, None, "reference")
+    stats = {name: run(cfg, n_draws, baselines.get(name), name) for name, cfg in configs.items()}
+    return stats, ref

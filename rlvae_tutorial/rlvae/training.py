@@ -9,15 +9,19 @@ are nearly all of an MLP's work): a budget that does not depend on the machine o
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
+from rlvae_tutorial.estimators.baselines import LearnedBaseline
+from rlvae_tutorial.rlvae.config import estimator_config
 from rlvae_tutorial.rlvae.models import PolicyVAE
-from rlvae_tutorial.rlvae.objective import draw_latent, latent_kl, policy_gradient_loss
+from rlvae_tutorial.rlvae.objective import draw_latent, elbo_reward, latent_kl, policy_gradient_loss
 from rlvae_tutorial.train import History, TrainConfig, train
 from rlvae_tutorial.vae.models import VAE
 
@@ -64,21 +68,28 @@ def step_flops(model: PolicyVAE, batch: Any, loss_fn: Any = policy_gradient_loss
     return int(counter.get_total_flops())
 
 
-def epoch_flops(model: PolicyVAE, x: Tensor, batch_size: int) -> int:
-    """FLOPs of one epoch over x: ``step_flops`` of a full batch times the number of steps."""
-    steps = math.ceil(x.shape[0] / batch_size)
-    return step_flops(model, x[:batch_size]) * steps
+def _rows(data: Tensor | tuple[Tensor, ...], stop: int | None = None) -> Any:
+    """The first ``stop`` rows of a tensor or of every tensor of a tuple (all rows if None)."""
+    if isinstance(data, tuple):
+        return tuple(t[:stop] for t in data)
+    return data[:stop]
+
+
+def epoch_flops(model: PolicyVAE, x: Tensor | tuple[Tensor, ...], batch_size: int) -> int:
+    """FLOPs of one epoch over x (or a tuple ``(x, y, ...)``): one full batch's ``step_flops`` x steps."""
+    n = (x[0] if isinstance(x, tuple) else x).shape[0]
+    return step_flops(model, _rows(x, batch_size)) * math.ceil(n / batch_size)
 
 
 def train_policy_vae(
     model: PolicyVAE,
-    x_train: Tensor,
-    x_val: Tensor,
+    x_train: Tensor | tuple[Tensor, ...],
+    x_val: Tensor | tuple[Tensor, ...],
     *,
     epochs: int | None = None,
     flops: float | None = None,
     config: TrainConfig | None = None,
-    val_samples: int = 10,
+    val_samples: int = 5,
     progress: bool = True,
     desc: str | None = None,
 ) -> History:
@@ -89,6 +100,7 @@ def train_policy_vae(
     at least 1).  The monitored ``val_elbo`` is :func:`exact_kl_elbo` on ``x_val`` with the same
     ``val_samples`` draws every epoch (a fixed generator), so epochs are compared on equal noise.
     History records also get ``flops`` (cumulative compute at the end of each epoch).
+    Data may be tuples ``(x, y)`` (for an ``extra_reward`` that needs labels); validation uses x.
     """
     config = config or TrainConfig()
     if (epochs is None) == (flops is None):
@@ -99,9 +111,11 @@ def train_policy_vae(
     assert epochs is not None
     seed = config.seed if config.seed is not None else 0
 
+    val_x = x_val[0] if isinstance(x_val, tuple) else x_val
+
     def val_fn(m: torch.nn.Module) -> dict[str, float]:
-        gen = torch.Generator(device=x_val.device).manual_seed(seed + 12345)
-        return {"val_elbo": exact_kl_elbo(m.vae, x_val, n_samples=val_samples, generator=gen)["elbo"]}
+        gen = torch.Generator(device=val_x.device).manual_seed(seed + 12345)
+        return {"val_elbo": exact_kl_elbo(m.vae, val_x, n_samples=val_samples, generator=gen)["elbo"]}
 
     cfg = replace(config, epochs=epochs, monitor="val_elbo", mode="max")
     history = train(
@@ -111,3 +125,72 @@ def train_policy_vae(
     for record in history.records:
         record["flops"] = record["epoch"] * per_epoch
     return history
+
+
+def fit_learned_baseline(
+    model: PolicyVAE, x: Tensor, *, config: TrainConfig | None = None, progress: bool = True
+) -> History:
+    """Fit the model's learned b(x) to rewards of z ~ q(z|x), with the VAE held fixed.
+
+    Regression of r(x, z) on x by :meth:`LearnedBaseline.loss`, with fresh z every step: what the
+    baseline converges to while the policy trains, here at a fixed policy (for the variance probe).
+    ``config`` defaults to ``TrainConfig(epochs=30, lr=1e-2)``: with the VAE's 1e-3, 30 epochs
+    left the squared error near 3 times the reward's own spread around E[r | x] on digits.
+    """
+    baseline = model.baseline
+    if not isinstance(baseline, LearnedBaseline):
+        raise ValueError("the model has no learned baseline: build it with baseline='learned'")
+    vae, beta = model.vae, model.config.beta
+
+    def loss_fn(b: torch.nn.Module, batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        with torch.no_grad():
+            qz = vae.encoder(batch)
+            z = draw_latent(qz, 1)
+            r = elbo_reward(vae.decoder(z).log_prob(batch), qz.log_prob(z), vae.prior().log_prob(z), beta)
+        return baseline.loss(batch, r), {}
+
+    return train(baseline, loss_fn, x, config=config or TrainConfig(epochs=30, lr=1e-2), progress=progress, desc="b(x)")
+
+
+@dataclass
+class EstimatorRun:
+    """One estimator's training run: the trained model (best validation weights), its history,
+    its test ELBO terms (:func:`exact_kl_elbo`) and the CPU seconds per epoch it took."""
+
+    model: PolicyVAE
+    history: History
+    test: dict[str, float]
+    cpu_per_epoch: float
+
+
+def train_estimators(
+    make_vae: Callable[[], VAE],
+    names: Sequence[str],
+    x_train: Tensor,
+    x_val: Tensor,
+    x_test: Tensor,
+    *,
+    flops: float,
+    seed: int = 0,
+    test_samples: int = 100,
+    progress: bool = True,
+) -> dict[str, EstimatorRun]:
+    """Train one VAE per estimator of ``names`` (keys of ``ESTIMATORS``) on the same compute.
+
+    Every run starts from the same initial weights (``make_vae()`` after seeding with ``seed``) and
+    the same data order, and gets ``flops`` floating-point operations; only the encoder's gradient
+    differs.  CPU time (``time.process_time``, less sensitive to other jobs than wall time) is
+    measured back to back in this process.  The VAE is moved to x_train's device.
+    """
+    runs = {}
+    for name in names:
+        torch.manual_seed(seed)
+        model = PolicyVAE(make_vae(), estimator_config(name)).to(x_train.device)
+        start = time.process_time()
+        history = train_policy_vae(model, x_train, x_val, flops=flops, config=TrainConfig(seed=seed),
+                                   progress=progress, desc=model.config.name)
+        cpu = (time.process_time() - start) / len(history)
+        gen = torch.Generator(device=x_test.device).manual_seed(seed)
+        test = exact_kl_elbo(model.vae, x_test, n_samples=test_samples, generator=gen)
+        runs[name] = EstimatorRun(model, history, test, cpu)
+    return runs
