@@ -17,17 +17,20 @@ QUICK_HTML := _build/quick/_build/html
 CHROMIUM ?= /usr/bin/chromium
 # Results that tests and nbval record go here, apart from the book build's _build/results.
 TEST_RESULTS := $(CURDIR)/_build/results-tests
+# make test runs this many notebooks / test processes side by side (each on one torch thread).
+JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade
+.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade course-check
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
 	@echo "make test   lint, -W book build, unit tests, browser test, papermill + nbval over every notebook"
 	@echo "make assignments   student versions of every chapter with exercises, in course/release/"
 	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
+	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
 
 install: $(STAMP)
 
@@ -66,24 +69,29 @@ lint: $(STAMP)
 build-quick: $(STAMP)
 	$(OFFLINE) env RLVAE_QUICK=1 $(BIN)/jupyter-book build . --all -W -n --keep-going --path-output _build/quick
 
+# The unit tests and the papermill runs, spread over $(JOBS) processes (test_course.py stays on one).
 unit: $(STAMP)
 	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_BUILT_HTML=$(QUICK_HTML) RLVAE_CHROMIUM=$(CHROMIUM) \
-	  RLVAE_RESULTS_DIR=$(TEST_RESULTS) $(BIN)/pytest
+	  RLVAE_RESULTS_DIR=$(TEST_RESULTS) $(BIN)/pytest -n $(JOBS) --dist loadgroup
 
 nbval: $(STAMP)
 	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_RESULTS_DIR=$(TEST_RESULTS) \
 	  $(BIN)/pytest --nbval-lax --nbval-current-env -p no:cacheprovider book/
 
-# Order: lint, build (so the built-site and browser tests can read the pages), pytest, nbval.
+# Order: lint; the quick build and nbval side by side (each executes every notebook once, on one
+# core); then pytest, whose built-site and browser tests read the pages the build made.
 test: $(STAMP) browser
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory build-quick
+	$(MAKE) --no-print-directory -j $(JOBS) --output-sync=target build-quick nbval
 	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory nbval
 
 # The course kit (book/instructor_guide.md): nbgrader, offline, in course/.
 assignments: $(STAMP)
 	$(OFFLINE) $(BIN)/python scripts/coursekit.py release
+
+# The course kit's end-to-end check on every assignment (make test runs it on getting_started).
+course-check: $(STAMP)
+	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_COURSE_ALL=1 $(BIN)/pytest -n $(JOBS) --dist loadgroup tests/test_course.py
 
 # Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ...").
 grade: $(STAMP)
