@@ -32,6 +32,10 @@ def test_notebook_is_committed_clean(path: Path) -> None:
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]
     assert not dirty, f"{path.name}: code cells {dirty} carry outputs; run scripts/nbtools.py strip"
+    for i, cell in enumerate(nb["cells"]):
+        bad = sorted({repr(ch) for ch in "".join(cell["source"]) if ord(ch) < 32 and ch != "\n"})
+        assert not bad, (f"{path.name} cell {i} has control characters {bad}: a backslash lost in a "
+                         "Python string (\\b, \\t in LaTeX); write it as a raw string")
     first = nb["cells"][0]
     assert first["cell_type"] == "markdown" and "".join(first["source"]).lstrip().startswith("# "), (
         f"{path.name} must start with a '# Title' Markdown cell"
