@@ -9,6 +9,10 @@ Percent format (as jupytext's): a line ``# %%`` starts a code cell and ``# %% [m
 Markdown cell whose lines start with ``# ``.  After the marker, ``tags=["a", "b"]`` sets cell
 tags and ``meta={...}`` (JSON, last on the line) merges into the cell metadata, e.g.
 ``# %% tags=["hide-input"] meta={"mystnb": {"figure": {"caption": "...", "name": "fig-x"}}}``.
+
+A line ``# notebook meta={...}`` before the first cell merges JSON into the notebook's own
+metadata, e.g. each chapter's run-time budget in seconds (tests/test_notebook_contract.py):
+``# notebook meta={"rlvae": {"budget_full_s": 120, "budget_quick_s": 30}}``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 import nbformat
 
 MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<rest>.*)$")
+NOTEBOOK_META = re.compile(r"^# notebook meta=(\{.*\})\s*$")
+NOTEBOOK_META_KEYS = ("rlvae",)  # notebook-level metadata that export writes back out
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -43,7 +49,10 @@ def compose(text: str) -> nbformat.NotebookNode:
     cells: list[tuple[bool, dict, list[str]]] = []
     for line in text.splitlines():
         m = MARKER.match(line)
-        if m:
+        nb_meta = NOTEBOOK_META.match(line)
+        if nb_meta and not cells:
+            nb.metadata.update(json.loads(nb_meta.group(1)))
+        elif m:
             cells.append((bool(m.group("md")), _parse_rest(m.group("rest")), []))
         elif cells:
             cells[-1][2].append(line)
@@ -64,6 +73,9 @@ def compose(text: str) -> nbformat.NotebookNode:
 
 def export(nb: nbformat.NotebookNode) -> str:
     out = []
+    own = {k: nb.metadata[k] for k in NOTEBOOK_META_KEYS if k in nb.metadata}
+    if own:
+        out.append("# notebook meta=" + json.dumps(own))
     for cell in nb.cells:
         meta = {k: v for k, v in cell.metadata.items() if k != "tags"}
         head = "# %% [markdown]" if cell.cell_type == "markdown" else "# %%"

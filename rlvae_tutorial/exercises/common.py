@@ -35,3 +35,14 @@ def expect_tensor(out: Any, shape: tuple[int, ...], what: str) -> Tensor:
 def close(actual: Tensor, expected: Tensor, *, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
     """True where ``actual`` matches ``expected`` everywhere (shapes already checked)."""
     return bool(torch.allclose(actual.detach().double(), expected.detach().double(), atol=atol, rtol=rtol))
+
+
+def first_mismatch(actual: Tensor, expected: Tensor, *, atol: float = 1e-5, rtol: float = 1e-4) -> str:
+    """Describe where ``actual`` first differs from ``expected`` (same shape): index and both values."""
+    a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
+    bad = ~torch.isclose(a, e, atol=atol, rtol=rtol)
+    if not bad.any():
+        return "no element differs"
+    index = tuple(int(i) for i in bad.nonzero()[0])
+    return (f"{int(bad.sum())} of {bad.numel()} values differ; the first at index {index}: "
+            f"expected {e[index].item():.6g}, got {a[index].item():.6g}")

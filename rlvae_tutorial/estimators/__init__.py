@@ -1,0 +1,42 @@
+"""Gradient estimators for expectations E_{z ~ q_phi}[f(z)]: score function, baselines, relaxations.
+
+- :mod:`.score_function`: the REINFORCE / score-function surrogate and the leave-one-out baseline
+  (pure functions of tensors), reward normalisation.
+- :mod:`.baselines`: stateful baselines, an exponential moving average and a learned b(x) (NVIL).
+- :mod:`.relaxed`: Gumbel (logistic) noise relaxations of Bernoulli latents, straight-through.
+- :mod:`.variance`: a probe measuring an estimator's gradient variance and error over many draws.
+"""
+
+from rlvae_tutorial.estimators.baselines import EMABaseline, LearnedBaseline, ema_update
+from rlvae_tutorial.estimators.relaxed import (
+    logistic_noise,
+    relaxed_bernoulli,
+    straight_through_bernoulli,
+)
+from rlvae_tutorial.estimators.score_function import (
+    leave_one_out_baseline,
+    normalize_advantages,
+    score_function_surrogate,
+)
+from rlvae_tutorial.estimators.variance import (
+    GradientComparison,
+    GradientStats,
+    compare_gradients,
+    gradient_statistics,
+)
+
+__all__ = [
+    "EMABaseline",
+    "GradientComparison",
+    "GradientStats",
+    "LearnedBaseline",
+    "compare_gradients",
+    "ema_update",
+    "gradient_statistics",
+    "leave_one_out_baseline",
+    "logistic_noise",
+    "normalize_advantages",
+    "relaxed_bernoulli",
+    "score_function_surrogate",
+    "straight_through_bernoulli",
+]

@@ -1,0 +1,84 @@
+"""Baselines with state: an exponential moving average of the reward, and a learned b(x).
+
+Both are ``nn.Module`` s so that their state travels with a model's ``state_dict`` (checkpoints,
+keep-best).  Each gives the baseline *before* it sees the rewards it will be subtracted from, so
+that b never depends on the sampled z and the score-function estimator stays unbiased.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rlvae_tutorial.vae.models import mlp
+
+
+def ema_update(value: Tensor, target: Tensor, decay: float) -> Tensor:
+    """One step of an exponential moving average: decay * value + (1 - decay) * target."""
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"decay must be in [0, 1), got {decay}")
+    return decay * value + (1.0 - decay) * target
+
+
+class EMABaseline(nn.Module):
+    """b = an exponential moving average of the mean reward: one number for every input.
+
+    ``forward()`` returns the current value (a 0-dim tensor, 0 before the first update);
+    ``update(rewards)`` folds in the mean of a batch of rewards (the first batch sets the value
+    directly, so the average does not start from 0).  Call ``update`` after using the value.
+    """
+
+    def __init__(self, decay: float = 0.9) -> None:
+        super().__init__()
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        self.decay = decay
+        self.register_buffer("value", torch.zeros(()))
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+    def forward(self) -> Tensor:
+        return self.value
+
+    @torch.no_grad()
+    def update(self, rewards: Tensor) -> None:
+        target = rewards.detach().mean().to(self.value.dtype)
+        self.value.copy_(target if self.count == 0 else ema_update(self.value, target, self.decay))
+        self.count += 1
+
+
+class LearnedBaseline(nn.Module):
+    """An input-dependent baseline b_psi(x), trained by its own regression loss (NVIL).
+
+    b_psi(x) = offset + MLP(x): ``forward(x)`` maps ``(B, x_dim) -> (B,)``.  ``loss(x, rewards)`` is
+    the mean squared error E[(r - b_psi(x))^2] with the rewards detached, so that only psi learns
+    from it; rewards ``(K, B)`` (K samples per input) or ``(B,)``.  The offset is set to the mean of
+    the first rewards it sees (``initialize_``; ``loss`` calls it), so the network only has to learn how inputs differ (rewards of
+    -40 nats would otherwise take it thousands of small Adam steps to reach).
+    """
+
+    def __init__(self, x_dim: int, hidden: tuple[int, ...] = (128,), activation: str = "relu") -> None:
+        super().__init__()
+        self.net = mlp((x_dim, *hidden, 1), activation)
+        self.offset = nn.Parameter(torch.zeros(()))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.offset + self.net(x).squeeze(-1)
+
+    def loss(self, x: Tensor, rewards: Tensor) -> Tensor:
+        """MSE between b_psi(x) ``(B,)`` and the detached rewards ``(K, B)`` or ``(B,)``: a scalar."""
+        r = rewards.detach()
+        if r.shape[-1] != x.shape[0]:
+            raise ValueError(
+                f"rewards {tuple(r.shape)} must end with the batch dimension of x {tuple(x.shape)}: "
+                "pass (B,) or (K, B)"
+            )
+        self.initialize_(r)
+        return (r - self(x)).pow(2).mean()
+
+    @torch.no_grad()
+    def initialize_(self, rewards: Tensor) -> None:
+        """Set the offset to the mean of ``rewards``, once (later calls do nothing)."""
+        if not bool(self.initialized):
+            self.offset.fill_(float(rewards.detach().mean()))
+            self.initialized.fill_(True)

@@ -1,0 +1,78 @@
+"""The score-function (REINFORCE) estimator as a surrogate objective, and baselines as pure functions.
+
+For J(phi) = E_{z ~ q_phi}[r(z)] the score-function identity gives
+
+    grad J = E[ r(z) grad log q_phi(z) ] = E[ (r(z) - b) grad log q_phi(z) ]
+
+for any baseline b that does not depend on the sampled z (because E[grad log q_phi(z)] = 0).
+Autograd computes it from a *surrogate* whose value is meaningless but whose gradient is the
+estimator: log q_phi(z) * (r - b), with r and b detached (Williams, 1992; Pyro's ``TraceGraph_ELBO``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def score_function_surrogate(log_prob: Tensor, reward: Tensor, baseline: Tensor | float | None = None) -> Tensor:
+    """Surrogate objective s = log_prob * (reward - baseline), reward and baseline detached.
+
+    grad s = (r - b) * grad log q(z) is one draw of the score-function estimator of grad E_q[r]:
+    *maximise* the mean of s (or minimise ``-s.mean()``).  Detaching matters: without it, autograd
+    would also differentiate r and b, which adds terms that are not part of the estimator.
+
+    log_prob: ``(...)``, log q_phi(z) of the sampled z (differentiable in phi, z itself detached);
+    reward: broadcastable to log_prob's shape, e.g. ``(K, B)`` for K samples of B inputs;
+    baseline: ``None`` (none), a float, or a tensor broadcastable to the same shape.
+    Returns ``(...)``, the broadcast shape, one surrogate per sample.
+    """
+    if not isinstance(log_prob, Tensor) or not isinstance(reward, Tensor):
+        raise TypeError("log_prob and reward must be tensors (log q(z) of the sampled z, and r(z))")
+    advantage = reward.detach()
+    if baseline is not None:
+        advantage = advantage - (baseline.detach() if isinstance(baseline, Tensor) else baseline)
+    try:
+        shape = torch.broadcast_shapes(log_prob.shape, advantage.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"log_prob {tuple(log_prob.shape)} and reward - baseline {tuple(advantage.shape)} do not "
+            "broadcast; give one reward per sampled z (e.g. both (K, B))"
+        ) from None
+    if shape != log_prob.shape:
+        raise ValueError(
+            f"reward - baseline of shape {tuple(advantage.shape)} would broadcast log_prob "
+            f"{tuple(log_prob.shape)} to {tuple(shape)}: give one reward per sampled z"
+        )
+    return log_prob * advantage
+
+
+def leave_one_out_baseline(rewards: Tensor) -> Tensor:
+    """b_k = mean of the other K - 1 rewards of the same input: ``(K, B) -> (K, B)``.
+
+    b_k = (sum_j r_j - r_k) / (K - 1).  It does not depend on z_k, so the estimator stays unbiased,
+    and averaging (r_k - b_k) grad log q(z_k) over k is the "REINFORCE with K samples, get a
+    baseline for free" estimator of Kool et al. (2019) (VIMCO's baseline for the ELBO, Mnih &
+    Rezende, 2016).  Any trailing dimensions are treated like B.  Returns a detached tensor.
+    """
+    if rewards.dim() < 1 or rewards.shape[0] < 2:
+        raise ValueError(
+            f"the leave-one-out baseline needs K >= 2 samples per input along dim 0, got shape "
+            f"{tuple(rewards.shape)}; draw several z per x (rewards of shape (K, B))"
+        )
+    r = rewards.detach()
+    k = r.shape[0]
+    return (r.sum(dim=0, keepdim=True) - r) / (k - 1)
+
+
+def normalize_advantages(advantage: Tensor, eps: float = 1e-8) -> Tensor:
+    """(a - mean(a)) / (std(a) + eps) over all elements, detached: any shape -> same shape.
+
+    Rescaling by the batch's spread keeps the step size steady as rewards change scale (NVIL's
+    variance normalisation, Mnih & Gregor, 2014).  Subtracting the batch mean is a baseline that
+    uses the current sample, so it adds a bias of order 1/N; dividing changes the effective step size.
+    """
+    a = advantage.detach()
+    if a.numel() < 2:
+        raise ValueError(f"normalising needs at least two advantages, got shape {tuple(a.shape)}")
+    return (a - a.mean()) / (a.std() + eps)

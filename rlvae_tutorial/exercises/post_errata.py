@@ -1,0 +1,139 @@
+"""Checks for the exercises of the chapter "Reading the original post critically".
+
+Each exercise repairs one defect of the post: a forward pass whose latent ignores the encoder, a
+"reward" with the sign of a loss, and a loss that grows with the batch size.  The messages name
+the post's mistake when the reader's function repeats it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.vae import gaussian_kl, reparameterize
+
+
+def reference_reward(log_px: Tensor, log_qz: Tensor, log_pz: Tensor, beta: float) -> Tensor:
+    """r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)).   Each input ``(...)`` -> ``(...)``.
+
+    The reward of the action z drawn by the policy q(z|x); its mean over z ~ q(z|x) is the β-ELBO.
+    """
+    return log_px - beta * (log_qz - log_pz)
+
+
+def reference_batch_loss(x: Tensor, x_hat: Tensor, mu: Tensor, logvar: Tensor, beta: float) -> Tensor:
+    """mean_b [ ||x_b - x_hat_b||^2 + beta * KL(N(mu_b, exp(logvar_b)) || N(0, I)) ]: a scalar.
+
+    x, x_hat: ``(B, x_dim)``; mu, logvar: ``(B, z_dim)``.  Summed over pixels and latent
+    dimensions, averaged over the batch, so the value does not depend on the batch size.
+    """
+    return ((x - x_hat) ** 2).sum(-1).add(beta * gaussian_kl(mu, logvar)).mean()
+
+
+def check_reparameterize(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
+    """``fn(mu, logvar, eps) -> z``: z = mu + exp(logvar / 2) * eps, differentiable in mu and logvar."""
+    gen = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 3, generator=gen), torch.randn(5, 3, generator=gen)
+    eps = torch.randn(5, 3, generator=gen)
+    z = expect_tensor(call(fn, mu, logvar, eps, name="your reparameterize"), (5, 3), "your reparameterize")
+    if close(z, eps):
+        raise AssertionError(
+            "z equals eps: it ignores the encoder's mean and variance, which is exactly the post's bug "
+            "(z drawn from N(0, I) whatever x is). Shift by mu and scale by the standard deviation."
+        )
+    if close(z, mu + torch.exp(logvar) * eps):
+        raise AssertionError("you scaled eps by exp(logvar), the variance; scale by the standard deviation exp(logvar / 2)")
+    if close(z, mu + logvar * eps):
+        raise AssertionError("you scaled eps by logvar itself; the standard deviation is exp(logvar / 2)")
+    if close(z, torch.exp(0.5 * logvar) * eps):
+        raise AssertionError("z does not depend on mu: add the mean, z = mu + std * eps")
+    if not close(z, reparameterize(mu, logvar, eps)):
+        raise AssertionError("z should be mu + exp(logvar / 2) * eps; your values differ")
+    mu_r, logvar_r = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+    out = call(fn, mu_r, logvar_r, eps, name="your reparameterize")
+    if not out.requires_grad:
+        raise AssertionError("z carries no gradient to mu and logvar: build it from them with torch operations (no .detach(), no new tensor)")
+    out.sum().backward()
+    if mu_r.grad is None or logvar_r.grad is None or not close(mu_r.grad, torch.ones_like(mu)):
+        raise AssertionError("the gradient of z with respect to mu should be 1 everywhere; did you detach something?")
+    for batch_shape in ((1, 3), (4, 5, 3)):  # one example; a (K, B, D) block of samples
+        eps_k = torch.randn(*batch_shape, generator=gen)
+        m, lv = mu[: batch_shape[-2]], logvar[: batch_shape[-2]]
+        got = expect_tensor(call(fn, m, lv, eps_k, name="your reparameterize"), batch_shape, "your reparameterize")
+        if not close(got, reparameterize(m, lv, eps_k)):
+            raise AssertionError(f"with eps of shape {batch_shape} (samples broadcast over mu's batch) the values are wrong")
+
+
+def check_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
+    """``fn(log_px, log_qz, log_pz, beta) -> r``: r = log_px - beta * (log_qz - log_pz), same shape."""
+    gen = torch.Generator().manual_seed(1)
+    log_px = -10.0 * torch.rand(6, generator=gen) - 1.0
+    log_qz = torch.randn(6, generator=gen)
+    log_pz = torch.randn(6, generator=gen) - 2.0
+    beta = 0.5
+    r = expect_tensor(call(fn, log_px, log_qz, log_pz, beta, name="your reward"), (6,), "your reward")
+    want = reference_reward(log_px, log_qz, log_pz, beta)
+    if close(r, -want):
+        raise AssertionError(
+            "your reward has the sign of a loss (the post's R = L_rec + beta * L_kl): maximising it would "
+            "make reconstructions worse. A reward is the negative loss: log p(x|z) - beta * (log q - log p)."
+        )
+    if close(r, log_px - beta * (log_pz - log_qz)):
+        raise AssertionError("log q(z|x) and log p(z) are swapped: the KL part is log q(z|x) - log p(z)")
+    if close(r, beta * log_px - (log_qz - log_pz)):
+        raise AssertionError("beta multiplies the reconstruction term; it should weight the KL part")
+    if close(r, log_px - (log_qz - log_pz)):
+        raise AssertionError("beta is ignored: the KL part must be multiplied by beta")
+    if close(r, log_px - beta * log_qz):
+        raise AssertionError("log p(z) is missing: the KL part is log q(z|x) - log p(z)")
+    if not close(r, want):
+        raise AssertionError("r should be log_px - beta * (log_qz - log_pz); your values differ")
+    kb = (3, 4)  # (K samples, B images)
+    args = [torch.randn(*kb, generator=gen) for _ in range(3)]
+    got = expect_tensor(call(fn, *args, 2.0, name="your reward"), kb, "your reward")
+    if not close(got, reference_reward(*args, 2.0)):
+        raise AssertionError("on a (K, B) block of samples the values are wrong: keep it elementwise (no sum or mean)")
+
+
+def check_batch_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor, float], Tensor]) -> None:
+    """``fn(x, x_hat, mu, logvar, beta) -> loss``: a scalar that does not depend on the batch size."""
+    gen = torch.Generator().manual_seed(2)
+    x = (torch.rand(8, 64, generator=gen) > 0.5).float()
+    x_hat = torch.rand(8, 64, generator=gen)
+    mu, logvar = torch.randn(8, 4, generator=gen), 0.5 * torch.randn(8, 4, generator=gen)
+    beta = 2.0
+    loss = call(fn, x, x_hat, mu, logvar, beta, name="your loss")
+    if isinstance(loss, Tensor) and loss.dim() != 0:
+        raise AssertionError(f"your loss has shape {tuple(loss.shape)}: average over the batch to return a scalar")
+    loss = expect_tensor(loss, (), "your loss")
+    want = reference_batch_loss(x, x_hat, mu, logvar, beta)
+    batch = x.shape[0]
+    if close(loss, want * batch):
+        raise AssertionError(
+            f"your loss is {batch} times too large: it sums over the batch axis, as the post does, so it "
+            "grows with the batch size. Sum over pixels and latent dimensions, then average over examples."
+        )
+    rec = ((x - x_hat) ** 2).sum(-1)
+    kl = gaussian_kl(mu, logvar)
+    if close(loss, (rec / x.shape[1] + beta * kl).mean()):
+        raise AssertionError(
+            "you averaged the squared error over pixels (Keras's 'mse'): that shrinks the reconstruction term "
+            f"{x.shape[1]} times relative to the KL. Sum over pixels."
+        )
+    if close(loss, (rec - beta * kl).mean()):
+        raise AssertionError("the KL term has the wrong sign: the loss adds beta * KL")
+    if close(loss, (rec + kl).mean()):
+        raise AssertionError("beta is ignored: multiply the KL term by beta")
+    if close(loss, (rec + beta * (-0.5 * (1 + logvar - mu**2 + logvar.exp()).sum(-1))).mean()):
+        raise AssertionError("the KL has a sign error inside: it is -1/2 * sum(1 + logvar - mu^2 - exp(logvar))")
+    if not close(loss, want):
+        raise AssertionError("the loss should be mean_b(||x - x_hat||^2 + beta * KL); your value differs")
+    doubled = call(fn, torch.cat([x, x]), torch.cat([x_hat, x_hat]), torch.cat([mu, mu]), torch.cat([logvar, logvar]), beta, name="your loss")
+    if not close(doubled, want):
+        raise AssertionError("repeating the batch twice changed the loss: it must not depend on the batch size")
+    if not math.isfinite(float(call(fn, x[:1], x_hat[:1], mu[:1], logvar[:1], beta, name="your loss"))):
+        raise AssertionError("a batch of one example gives a non-finite loss")

@@ -1,0 +1,35 @@
+"""The figure of reward-guided generation: reward against diversity, one point per KL coefficient."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+
+def plot_tradeoff(
+    diversity: Sequence[float],
+    reward: Sequence[float],
+    labels: Sequence[str],
+    ax: Axes | None = None,
+    *,
+    reference: tuple[float, float] | None = None,
+    reference_label: str = "prior",
+    xlabel: str = "diversity",
+    ylabel: str = "reward",
+) -> Axes:
+    """Points (diversity_i, reward_i) joined in order and labelled (e.g. ``"λ=0.1"``); optional reference point."""
+    if not (len(diversity) == len(reward) == len(labels)):
+        raise ValueError("diversity, reward and labels must have one entry per run")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(diversity, reward, "o-", color="C0")
+    for d, r, label in zip(diversity, reward, labels, strict=True):
+        ax.annotate(label, (d, r), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    if reference is not None:
+        ax.plot(*reference, "s", color="C3", label=reference_label)
+        ax.legend(loc="lower left")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax

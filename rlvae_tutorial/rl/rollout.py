@@ -1,0 +1,214 @@
+"""Talking to gymnasium vector environments: checks, observations, autoreset, evaluation.
+
+**Autoreset.**  A gymnasium 1.x vector env resets a finished sub-environment by itself.  In the
+default ``NEXT_STEP`` mode the step that ends an episode returns its *final* observation, and the
+NEXT call to ``step`` ignores that sub-env's action, resets it and returns the first observation
+of the new episode with reward 0 and both flags ``False``.  That step is not a transition of the
+MDP, so the book's loops drop it (:func:`dummy_mask`).  In ``SAME_STEP`` mode the reset happens
+inside the ending step, which returns the new first observation and puts the final one in
+``info["final_obs"]``; there is no dummy step.  Either way :func:`final_observations` gives the
+final observations, from which truncated episodes are bootstrapped with ``V(final obs)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode, VectorEnv
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+SUPPORTED_AUTORESET = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+
+
+def autoreset_mode(envs: VectorEnv) -> AutoresetMode:
+    """The env's autoreset mode; raises for ``DISABLED`` (the loops rely on autoreset)."""
+    mode = envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+    if isinstance(mode, str):
+        mode = AutoresetMode(mode)
+    if mode not in SUPPORTED_AUTORESET:
+        raise ValueError(
+            f"autoreset_mode {mode} is not supported; make the vector env with "
+            "vector_kwargs={'autoreset_mode': gymnasium.vector.AutoresetMode.NEXT_STEP} (the default)"
+        )
+    return mode
+
+
+def check_vector_env(envs: VectorEnv) -> tuple[int, int]:
+    """Check that ``envs`` is a vector env with flat ``Box`` observations and ``Discrete`` actions;
+    return ``(obs_dim, n_actions)``."""
+    if not isinstance(envs, VectorEnv):
+        raise TypeError(
+            f"expected a gymnasium vector env, got {type(envs).__name__}; "
+            "make one with gymnasium.make_vec(env_id, num_envs=8)"
+        )
+    obs_space, act_space = envs.single_observation_space, envs.single_action_space
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        raise ValueError(
+            f"observations must be flat vectors (a 1-D Box), got {obs_space}; wrap image or "
+            "Discrete observations (e.g. FlattenObservation, or the gridworld's obs_mode='onehot')"
+        )
+    if not isinstance(act_space, gym.spaces.Discrete):
+        raise ValueError(f"actions must be Discrete, got {act_space}")
+    autoreset_mode(envs)
+    return int(obs_space.shape[0]), int(act_space.n)
+
+
+def prepare_training(envs: VectorEnv, eval_envs: VectorEnv | None,
+                     device: torch.device | str | None) -> tuple[int, int, torch.device, AutoresetMode]:
+    """Check the envs and pick the device for a training loop: ``(obs_dim, n_actions, device, mode)``."""
+    from rlvae_tutorial.device import get_device
+
+    obs_dim, n_actions = check_vector_env(envs)
+    if eval_envs is not None:
+        check_vector_env(eval_envs)
+    return obs_dim, n_actions, get_device(device), autoreset_mode(envs)
+
+
+def to_tensor(obs: np.ndarray, device: torch.device) -> Tensor:
+    """Observations ``(B, obs_dim)`` as float32 on ``device``."""
+    return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=device)
+
+
+def dummy_mask(prev_done: np.ndarray, mode: AutoresetMode) -> np.ndarray:
+    """``(B,)`` bool: which sub-envs' current step is an autoreset step to drop (NEXT_STEP mode:
+    those whose previous step ended an episode)."""
+    if mode == AutoresetMode.NEXT_STEP:
+        return prev_done.copy()
+    return np.zeros_like(prev_done)
+
+
+def transition_mask(terminated: Tensor, truncated: Tensor, first_valid: bool = True) -> Tensor:
+    """Which steps of a NEXT_STEP-autoreset rollout are real transitions.
+
+    Step ``t`` is the dummy reset step exactly when step ``t - 1`` ended an episode (terminated
+    or truncated); the ending step itself is real.  ``first_valid``: whether step 0 is real
+    (``False`` when the rollout starts right after an episode end).
+    terminated, truncated: ``(T,)`` or ``(B, T)`` bool, time last  ->  bool, same shape.
+    """
+    if terminated.shape != truncated.shape or terminated.ndim not in (1, 2):
+        raise ValueError(
+            f"terminated and truncated must have the same shape (T,) or (B, T), got "
+            f"{tuple(terminated.shape)} and {tuple(truncated.shape)}"
+        )
+    done = terminated.bool() | truncated.bool()
+    valid = torch.ones_like(done)
+    valid[..., 1:] = ~done[..., :-1]
+    valid[..., 0] = first_valid
+    return valid
+
+
+def final_observations(next_obs: np.ndarray, infos: dict, done: np.ndarray, mode: AutoresetMode) -> np.ndarray:
+    """The final observation of each sub-env whose episode just ended (rows where ``done``;
+    other rows are ``next_obs``)."""
+    if mode == AutoresetMode.NEXT_STEP or not done.any():
+        return next_obs
+    out = np.array(next_obs, copy=True)
+    for b in np.flatnonzero(done):
+        out[b] = infos["final_obs"][b]
+    return out
+
+
+@dataclass
+class TrainHistory:
+    """What a training run returns (besides the networks).
+
+    ``episode_*``: every finished training episode (env steps so far, undiscounted return).
+    ``eval_*``: periodic evaluations (env steps so far, mean and std of the sampled-action
+    return).  ``updates``: one dict of losses per gradient update.  ``train_seconds`` is the
+    wall time spent training, evaluations excluded (``train_cpu_seconds``: the same in CPU time of
+    this process, less sensitive to a busy machine); ``solved_*`` the first evaluation whose mean
+    reached the target (``None`` if none did).  Env steps count real transitions only (not the
+    autoreset steps).
+    """
+
+    episode_steps: list[int] = field(default_factory=list)
+    episode_returns: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_means: list[float] = field(default_factory=list)
+    eval_stds: list[float] = field(default_factory=list)
+    updates: list[dict[str, float]] = field(default_factory=list)
+    env_steps: int = 0
+    train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
+    solved_step: int | None = None
+    solved_seconds: float | None = None
+    solved_cpu_seconds: float | None = None
+
+
+@torch.no_grad()
+def evaluate(policy: nn.Module, envs: VectorEnv, *, seed: int | None = None, greedy: bool = False) -> np.ndarray:
+    """Run one episode in every sub-env of ``envs`` and return the undiscounted returns ``(N,)``.
+
+    Actions are sampled from the policy (``greedy=True``: its most likely action).  Only each
+    sub-env's first episode counts, so short episodes are not over-represented.
+    """
+    check_vector_env(envs)
+    device = next(policy.parameters()).device
+    mode = autoreset_mode(envs)
+    obs, _ = envs.reset(seed=seed)
+    n = envs.num_envs
+    returns, finished = np.zeros(n), np.zeros(n, dtype=bool)
+    was_training = policy.training
+    policy.eval()
+    while not finished.all():
+        x = to_tensor(obs, device)
+        if greedy:
+            action = policy(x).probs.argmax(-1)
+        else:
+            action = policy.act(x) if hasattr(policy, "act") else policy(x).sample()
+        obs, reward, terminated, truncated, _ = envs.step(action.cpu().numpy())
+        returns += np.where(finished, 0.0, reward)
+        finished |= terminated | truncated
+    del mode  # both supported modes finish an episode on the step that returns done
+    policy.train(was_training)
+    return returns
+
+
+class EvalClock:
+    """Periodic evaluation for a training loop, with early stopping and a training clock.
+
+    Call :meth:`check` after every update: every ``every`` env steps it evaluates the policy on
+    ``eval_envs`` (skipped when ``None``), records the result in ``history`` and returns ``True``
+    once the mean reaches ``target``.  ``history.train_seconds`` counts wall time outside the
+    evaluations, up to the solving evaluation or :meth:`finish`.
+    """
+
+    def __init__(self, history: TrainHistory, eval_envs: VectorEnv | None, every: int,
+                 target: float | None, seed: int, bar: tqdm) -> None:
+        self.history, self.eval_envs, self.every, self.target = history, eval_envs, every, target
+        self.seed, self.bar, self.next_eval = seed, bar, every
+        self._start: float | None = time.perf_counter()
+        self._cpu_start = time.process_time()
+
+    def _stop_clock(self) -> None:
+        assert self._start is not None
+        self.history.train_seconds += time.perf_counter() - self._start
+        self.history.train_cpu_seconds += time.process_time() - self._cpu_start
+        self._start = None
+
+    def check(self, policy: nn.Module) -> bool:
+        h = self.history
+        if self.eval_envs is None or h.env_steps < self.next_eval or self._start is None:
+            return False
+        self._stop_clock()
+        returns = evaluate(policy, self.eval_envs, seed=self.seed + 10_000 + len(h.eval_steps))
+        h.eval_steps.append(h.env_steps)
+        h.eval_means.append(float(returns.mean()))
+        h.eval_stds.append(float(returns.std()))
+        self.bar.set_postfix(eval=f"{returns.mean():.0f}")
+        self.next_eval += self.every
+        if self.target is not None and returns.mean() >= self.target:
+            h.solved_step, h.solved_seconds, h.solved_cpu_seconds = h.env_steps, h.train_seconds, h.train_cpu_seconds
+            return True
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
+        return False
+
+    def finish(self) -> None:
+        if self._start is not None:
+            self._stop_clock()
+        self.bar.close()

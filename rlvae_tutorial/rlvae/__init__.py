@@ -1,0 +1,77 @@
+"""The VAE encoder as a policy pi(z|x), trained by policy gradient.
+
+One step of an MDP: the state is an image x, the action a latent z ~ q_phi(z|x), the reward
+r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)), the negative beta-VAE loss.
+
+- :mod:`.config`: ``PolicyGradientConfig`` (which estimator) and the book's ``ESTIMATORS``.
+- :mod:`.models`: ``PolicyVAE`` (a VAE with its baseline), ``BernoulliVAE`` (binary latents).
+- :mod:`.objective`: ``elbo_reward``, ``estimator_terms``, ``policy_gradient_loss`` (for ``train``).
+- :mod:`.training`: ``train_policy_vae`` and ``train_estimators`` at equal compute (FLOPs),
+  ``exact_kl_elbo``, ``fit_learned_baseline``.
+- :mod:`.probe`: ``gradient_draws`` (vectorised draws of the encoder's gradient), ``probe``,
+  ``probe_estimators``.
+- :mod:`.plots`: variance bars and validation curves.
+- :mod:`.critic`: a learned Q(x, z) and the (biased) gradient it gives.
+- :mod:`.black_box`: a non-differentiable reward from a scikit-learn classifier.
+"""
+
+from rlvae_tutorial.rlvae.black_box import DigitClassifier, RecognitionReward
+from rlvae_tutorial.rlvae.config import ESTIMATORS, PolicyGradientConfig, estimator_config
+from rlvae_tutorial.rlvae.critic import Critic, critic_objective, fit_critic
+from rlvae_tutorial.rlvae.models import BernoulliEncoder, BernoulliVAE, PolicyVAE
+from rlvae_tutorial.rlvae.objective import (
+    Terms,
+    draw_latent,
+    elbo_reward,
+    estimator_terms,
+    policy_gradient_loss,
+)
+from rlvae_tutorial.rlvae.probe import (
+    encoder_head,
+    estimator_objective,
+    gradient_draws,
+    probe,
+    probe_directions,
+    probe_estimators,
+)
+from rlvae_tutorial.rlvae.training import (
+    EstimatorRun,
+    epoch_flops,
+    exact_kl_elbo,
+    fit_learned_baseline,
+    step_flops,
+    train_estimators,
+    train_policy_vae,
+)
+
+__all__ = [
+    "ESTIMATORS",
+    "EstimatorRun",
+    "BernoulliEncoder",
+    "BernoulliVAE",
+    "Critic",
+    "DigitClassifier",
+    "PolicyGradientConfig",
+    "PolicyVAE",
+    "RecognitionReward",
+    "Terms",
+    "critic_objective",
+    "draw_latent",
+    "elbo_reward",
+    "encoder_head",
+    "epoch_flops",
+    "estimator_config",
+    "estimator_objective",
+    "estimator_terms",
+    "exact_kl_elbo",
+    "fit_critic",
+    "fit_learned_baseline",
+    "gradient_draws",
+    "policy_gradient_loss",
+    "probe",
+    "probe_directions",
+    "probe_estimators",
+    "step_flops",
+    "train_estimators",
+    "train_policy_vae",
+]

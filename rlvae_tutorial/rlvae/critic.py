@@ -1,0 +1,88 @@
+"""A learned critic Q(x, z) for the one-step MDP, and the encoder gradient it gives.
+
+With a single step there is nothing to bootstrap: the Q-learning target for Q(x, z) is the reward
+itself, so "Q-learning" here is regression of log p(x|z) on (x, z).  Following a critic the
+actor-critic way (DDPG), the encoder's gradient is grad_phi E_eps[Q_psi(x, mu + sigma * eps)]
+- beta * grad_phi KL: the reparameterised gradient with the true d log p(x|z) / dz replaced by the
+critic's d Q / dz.  Fitting values well does not make those gradients right, so the estimator is
+biased, and no number of draws removes the bias.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Distribution
+
+from rlvae_tutorial.rlvae.objective import draw_latent, latent_kl
+from rlvae_tutorial.train import History, TrainConfig, train
+from rlvae_tutorial.vae.models import VAE, mlp
+
+
+class Critic(nn.Module):
+    """Q_psi(x, z): an MLP on the concatenation ``(..., x_dim + z_dim) -> (...)``."""
+
+    def __init__(self, x_dim: int, z_dim: int, hidden: tuple[int, ...] = (256, 256)) -> None:
+        super().__init__()
+        self.net = mlp((x_dim + z_dim, *hidden, 1), "relu")
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        x = x.expand(*z.shape[:-1], x.shape[-1])
+        return self.net(torch.cat([x, z], dim=-1)).squeeze(-1)
+
+
+def _critic_mse(critic: nn.Module, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
+    x, z, target = batch
+    return (critic(x, z) - target).pow(2).mean(), {}
+
+
+@torch.no_grad()
+def critic_dataset(
+    vae: VAE, x: Tensor, n_per_x: int, *, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``n_per_x`` draws z ~ q(z|x) per row of x, with the reward log p(x|z): flat ``(N, .)`` tensors."""
+    qz = vae.encoder(x)
+    z = draw_latent(qz, n_per_x, generator=generator)  # (n, B, D)
+    target = vae.decoder(z).log_prob(x)  # (n, B)
+    xs = x.expand(n_per_x, *x.shape)
+    return xs.reshape(-1, x.shape[-1]), z.reshape(-1, z.shape[-1]), target.reshape(-1)
+
+
+def fit_critic(
+    critic: Critic,
+    vae: VAE,
+    x: Tensor,
+    *,
+    n_per_x: int = 64,
+    config: TrainConfig | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+) -> tuple[History, float]:
+    """Regress Q_psi(x, z) on log p(x|z) for z ~ q(z|x), with the book's training loop.
+
+    ``config`` defaults to ``TrainConfig(epochs=30, batch_size=256)``.  Returns the history and
+    the R^2 of the fit on fresh draws (1 = perfect values).
+    """
+    config = config or TrainConfig(epochs=30, batch_size=256)
+    data = critic_dataset(vae, x, n_per_x, generator=generator)
+    history = train(critic, _critic_mse, data, config=config, progress=progress, desc="critic")
+    xs, zs, target = critic_dataset(vae, x, max(1, n_per_x // 4), generator=generator)
+    with torch.no_grad():
+        residual = (critic(xs, zs) - target).pow(2).mean()
+    r2 = 1.0 - float(residual / target.var())
+    return history, r2
+
+
+def critic_objective(vae: VAE, critic: Critic, x: Tensor, beta: float = 1.0, samples: int = 1) -> Any:
+    """The critic estimator's objective for :func:`rlvae_tutorial.rlvae.probe.gradient_draws`.
+
+    mean_k Q_psi(x, z_k(phi)) - beta * KL(q || p), z_k reparameterised: ``(M, B)``.
+    """
+
+    def objective(qz: Distribution, generator: torch.Generator | None) -> Tensor:
+        z = draw_latent(qz, samples, reparameterized=True, generator=generator)  # (K, M, B, D)
+        return critic(x, z).mean(0) - beta * latent_kl(qz, vae.prior())
+
+    return objective

@@ -1,0 +1,174 @@
+"""The book's own Sphinx extension: chapters run in book order, their measured run times, the
+page that shows them, and no Thebe scripts on pages that have no Thebe button.
+
+Sphinx reads (so myst-nb executes) documents in alphabetical order; this extension reorders them
+to the table of contents, so a closing chapter sees the results (``rlvae_tutorial.results``) that
+the chapters before it recorded in the same build.
+
+When every notebook has been executed (Sphinx's ``env-updated`` event), the build writes its
+execution report to ``<runtimes dir>/<mode>.json``: myst-nb's measured wall time of each notebook
+(kernel start included), whether it succeeded, a fingerprint of the notebook's source, and the
+device and machine it ran on.  ``<mode>`` is ``quick`` or ``full`` (``RLVAE_QUICK``), and the
+folder is ``_build/runtimes`` (``RLVAE_RUNTIMES_DIR`` overrides it).
+
+The ``{rlvae-runtimes}`` directive is replaced at write time, after every notebook ran, by a
+table read from both modes' reports and each notebook's stated budget (notebook metadata
+``rlvae: {budget_full_s: ..., budget_quick_s: ...}``).  Nothing in the table is typed by hand:
+a mode that has not been measured in this checkout, or whose notebook changed since, says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.addnodes import pending_xref
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.docutils import SphinxDirective
+
+from sphinxext.runtimes import (
+    MODES,
+    build_report,
+    current_mode,
+    describe_machine,
+    load_report,
+    machine_info,
+    runtime_rows,
+    runtimes_dir,
+    total_runtime,
+    write_report,
+)
+
+HAS_TABLE = "rlvae_has_runtime_table"
+
+
+class RuntimesNode(nodes.General, nodes.Element):
+    """Placeholder replaced by the run-time table once every notebook has run."""
+
+
+class RuntimesDirective(SphinxDirective):
+    """``{rlvae-runtimes}``: the table of measured run times (full and quick mode)."""
+
+    def run(self) -> list[nodes.Node]:
+        self.env.metadata.setdefault(self.env.docname, {})[HAS_TABLE] = True
+        return [RuntimesNode()]
+
+
+def _notebooks(env: Any) -> dict[str, Path]:
+    """Docname -> notebook path, in table-of-contents order."""
+    order: list[str] = []
+
+    def walk(doc: str) -> None:
+        if doc in order:
+            return
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    order += sorted(set(env.found_docs) - set(order))
+    paths = {doc: Path(env.doc2path(doc)) for doc in order}
+    return {doc: p for doc, p in paths.items() if p.suffix == ".ipynb"}
+
+
+def toc_order(site_map: Any) -> list[str]:
+    """Docnames of a sphinx-external-toc site map, depth first from the root: the book's order."""
+    order: list[str] = []
+
+    def walk(doc: str) -> None:
+        if doc in order or doc not in site_map:
+            return
+        order.append(doc)
+        for child in site_map[doc].child_files():
+            walk(child)
+
+    walk(site_map.root.docname)
+    return order
+
+
+def _read_in_toc_order(app: Any, env: Any, docnames: list[str]) -> None:
+    site_map = getattr(app.config, "external_site_map", None)
+    if site_map is None:
+        return
+    rank = {doc: i for i, doc in enumerate(toc_order(site_map))}
+    docnames.sort(key=lambda doc: (rank.get(doc, len(rank)), doc))
+
+
+def _drop_unused_scripts(app: Any, pagename: str, templatename: str, context: dict,
+                         doctree: Any) -> None:
+    """Drop duplicated scripts, and Thebe's while Thebe is off.
+
+    Jupyter Book adds sphinx-thebe's inline configuration twice, which declares ``const
+    THEBE_JS_URL`` twice: a script error on every page.  With ``launch_buttons.thebe`` off no
+    button can start Thebe, so its scripts (which would fetch Thebe from unpkg.com) go.
+    """
+    thebe_on = bool((app.config.html_theme_options or {}).get("launch_buttons", {}).get("thebe"))
+    seen: set[tuple] = set()
+    kept = []
+    for js in context.get("script_files", []):
+        name, attrs = str(getattr(js, "filename", js) or ""), dict(getattr(js, "attributes", {}))
+        if not thebe_on and ("THEBE_JS_URL" in attrs.get("body", "") or name.endswith("sphinx-thebe.js")):
+            continue
+        key = (name, tuple(sorted(attrs.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    context["script_files"] = kept
+
+
+def _on_env_updated(app: Any, env: Any) -> list[str]:
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    data = {doc: d.get("exec_data") for doc, d in NbMetadataCollector.get_doc_data(env).items()}
+    notebooks = _notebooks(env)
+    if any(data.get(doc) for doc in notebooks):
+        report = build_report(current_mode(), data, notebooks, machine_info())
+        write_report(report, runtimes_dir(app.srcdir))
+    return [doc for doc, meta in env.metadata.items() if meta.get(HAS_TABLE)]
+
+
+class RuntimesTransform(SphinxPostTransform):
+    default_priority = 8  # before the reference resolvers, so the chapter links resolve
+
+    def run(self, **kwargs: Any) -> None:
+        placeholders = list(self.document.findall(RuntimesNode))
+        if not placeholders:
+            return
+        directory = runtimes_dir(self.app.srcdir)
+        reports = {mode: load_report(mode, directory) for mode in MODES}
+        notebooks = _notebooks(self.env)
+        for node in placeholders:
+            node.replace_self(self._render(notebooks, reports))
+
+    def _render(self, notebooks: dict[str, Path], reports: dict[str, dict | None]) -> list[nodes.Node]:
+        header = ["Chapter", "Full: budget", "Full: measured", "Quick: budget", "Quick: measured"]
+        table = nodes.table(classes=["colwidths-auto"])
+        group = nodes.tgroup(cols=len(header))
+        table += group
+        group += [nodes.colspec(colwidth=1) for _ in header]
+        head, body = nodes.thead(), nodes.tbody()
+        group += [head, body]
+        head += nodes.row("", *[nodes.entry("", nodes.paragraph(text=h)) for h in header])
+        for docname, *cells in runtime_rows(notebooks, reports):
+            link = pending_xref(refdoc=self.env.docname, reftype="doc", refdomain="std",
+                                reftarget="/" + docname, refexplicit=False, refwarn=True)
+            link += nodes.inline(text=docname)
+            row = nodes.row("", nodes.entry("", nodes.paragraph("", "", link)))
+            row += [nodes.entry("", nodes.paragraph(text=c)) for c in cells]
+            body += row
+        totals = ["Total", "", total_runtime(notebooks, reports["full"]), "",
+                  total_runtime(notebooks, reports["quick"])]
+        body += nodes.row("", *[nodes.entry("", nodes.paragraph(text=c)) for c in totals])
+        notes = [nodes.paragraph(text=describe_machine(mode, reports[mode])) for mode in MODES]
+        return [table, *notes]
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.add_node(RuntimesNode)
+    app.add_directive("rlvae-runtimes", RuntimesDirective)
+    app.add_post_transform(RuntimesTransform)
+    app.connect("env-updated", _on_env_updated)
+    app.connect("env-before-read-docs", _read_in_toc_order)
+    app.connect("html-page-context", _drop_unused_scripts, priority=900)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,238 @@
+"""The course kit end to end, offline, in a temporary course folder (nothing lands in course/).
+
+For every assignment (every toc'd notebook with nbgrader cells; scripts/coursekit.py):
+- the student release has no solution code and keeps the tests and the tasks;
+- no cell of the release outside the exercises uses a function a student writes, so unfilled
+  stubs can only fail their own test cells;
+- the released notebook, run as a student runs it (stubs unfilled, nbgrader not importable),
+  fails every test cell with the check's "not implemented yet" message and nothing else fails;
+- zip_collect -> autograde -> generate_feedback -> export: a fake student who submits the
+  instructor's solutions gets full marks.
+The last two execute notebooks, so `make test` runs them on the assignments in ``RUN_E2E`` only
+(the chapters' own runs under nbval already show that every solution passes its test cell);
+`make course-check` (``RLVAE_COURSE_ALL=1``) runs them on every assignment, as an instructor
+should before releasing a week.
+For *Getting started*, a second student submits typical mistakes and a stub: fewer points, and
+the feedback HTML carries the check functions' messages.  `nbgrader validate` and `autograde`
+exit 0 whatever the score, so every assertion reads grades.csv and the gradebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import html
+import importlib.util
+import json
+import os
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.notebook_utils import ROOT
+
+if importlib.util.find_spec("nbgrader") is None:
+    pytest.skip("the course kit needs the [course] extra (nbgrader)", allow_module_level=True)
+
+_spec = importlib.util.spec_from_file_location("coursekit", ROOT / "scripts" / "coursekit.py")
+coursekit = importlib.util.module_from_spec(_spec)
+sys.modules["coursekit"] = coursekit
+_spec.loader.exec_module(coursekit)
+
+# nbgrader's own autograde trips SQLAlchemy's "not in session" warnings; they are not ours.
+# One xdist worker runs this module, so the release and the grading happen once.
+pytestmark = [pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),
+              pytest.mark.xdist_group("course")]
+
+ASSIGNMENTS = coursekit.assignments()
+STUB_MESSAGE = "is not implemented yet: replace the `raise NotImplementedError`"
+# The second student of Getting started: one typical mistake, one stub, one right answer.
+MISTAKES = {
+    "getting_started-scale_intensities-solution": (
+        "def scale_intensities(raw):\n    return raw / 255\n"
+    ),
+    "getting_started-class_counts-solution": (
+        "def class_counts(labels, num_classes=10):\n    raise NotImplementedError()\n"
+    ),
+}
+MISTAKE_MESSAGES = ["scale_intensities divided by 255 (the 8-bit habit)", "class_counts " + STUB_MESSAGE]
+ids = list(ASSIGNMENTS)
+RUN_E2E = ids if os.environ.get("RLVAE_COURSE_ALL") == "1" else ["getting_started"]
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _graded(nb: dict) -> list[dict]:
+    return [c for c in coursekit.nbgrader_cells(nb) if c["metadata"]["nbgrader"].get("grade")]
+
+
+def _text(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+@pytest.fixture(scope="module")
+def student_kernel(tmp_path_factory: pytest.TempPathFactory):
+    """Make kernel "python3" one where `import nbgrader` fails, as on a student's machine."""
+    base = tmp_path_factory.mktemp("student-kernel")
+    block = base / "block" / "nbgrader"
+    block.mkdir(parents=True)
+    (block / "__init__.py").write_text('raise ImportError("nbgrader is not installed for students")\n')
+    spec = base / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (student: no nbgrader)",
+        "language": "python",
+        "env": {"PYTHONPATH": str(base / "block")},
+    }))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", str(base / "jupyter"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh course folder with this repository's config, released by `make assignments`' code."""
+    folder = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", folder)
+    coursekit.release(folder)
+    return folder
+
+
+def test_assignments_follow_the_exercise_convention() -> None:
+    assert "getting_started" in ASSIGNMENTS
+    for aid, path in ASSIGNMENTS.items():
+        nb = _load(path)
+        cells = coursekit.nbgrader_cells(nb)
+        tests = _graded(nb)
+        assert len(tests) >= 3, f"{aid}: a chapter with exercises has at least 3 graded test cells"
+        grade_ids = [c["metadata"]["nbgrader"]["grade_id"] for c in cells]
+        assert len(set(grade_ids)) == len(grade_ids), f"{aid}: grade_ids repeat: {grade_ids}"
+        for cell in cells:
+            meta, source = cell["metadata"]["nbgrader"], _text(cell)
+            where = f"{aid}, cell {meta['grade_id']}"
+            if meta.get("solution"):
+                assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source, where
+                assert "hide-input" in cell["metadata"].get("tags", []), f"{where}: tag it hide-input"
+            if meta.get("grade"):
+                assert meta.get("locked") and meta.get("points", 0) > 0, f"{where}: locked, with points"
+                assert "check_" in source, f"{where}: a test cell calls a check_* function"
+
+
+@pytest.mark.parametrize("aid", ids)
+def test_release_has_no_solutions(course: Path, aid: str) -> None:
+    source = _load(ASSIGNMENTS[aid])
+    released = _load(course / "release" / aid / ASSIGNMENTS[aid].name)
+    by_id = {c["metadata"]["nbgrader"]["grade_id"]: c for c in coursekit.nbgrader_cells(released)}
+    for cell in released["cells"]:
+        assert "BEGIN SOLUTION" not in _text(cell) and "HIDDEN TESTS" not in _text(cell)
+        assert not cell.get("outputs"), "the release has no outputs"
+    for cell in coursekit.nbgrader_cells(source):
+        meta = cell["metadata"]["nbgrader"]
+        out = _text(by_id[meta["grade_id"]])
+        if meta.get("solution"):
+            assert "raise NotImplementedError()" in out
+            body = _text(cell).split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            leaked = [ln.strip() for ln in body.splitlines() if ln.strip() and ln.strip() in out]
+            assert not leaked, f"{aid} {meta['grade_id']}: solution lines in the release: {leaked}"
+        elif meta.get("grade") and "### BEGIN HIDDEN TESTS" not in _text(cell):
+            assert out == _text(cell), f"{aid} {meta['grade_id']}: the test cell changed"
+        assert by_id[meta["grade_id"]]["metadata"]["nbgrader"].get("locked") == meta.get("locked")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", ids)
+def test_only_test_cells_use_the_students_functions(course: Path, aid: str) -> None:
+    released = _load(course / "release" / aid / ASSIGNMENTS[aid].name)
+    students = set()
+    for cell in coursekit.nbgrader_cells(released):
+        if cell["metadata"]["nbgrader"].get("solution") and cell["cell_type"] == "code":
+            tree = ast.parse(_text(cell))
+            students |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert students, f"{aid}: no solution cell defines a function"
+    for i, cell in enumerate(released["cells"]):
+        if cell["cell_type"] != "code" or cell["metadata"].get("nbgrader", {}).get("grade_id"):
+            continue
+        used = {n.id for n in ast.walk(ast.parse(_text(cell))) if isinstance(n, ast.Name)} & students
+        assert not used, (f"{aid} cell {i} uses {sorted(used)}, which the student writes: an unfilled "
+                          "stub would break it; use the package's reference function there")
+
+
+@pytest.mark.parametrize("aid", RUN_E2E)
+def test_released_notebook_with_stubs_says_what_to_do(course: Path, aid: str, student_kernel: None) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = course / "release" / aid
+    nb = nbformat.read(folder / ASSIGNMENTS[aid].name, as_version=4)
+    probe = "try:\n    import nbgrader\n    print('nbgrader importable')\nexcept ImportError as e:\n    print(e)"
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    assert nb.cells[-1].outputs[0]["text"].strip() == "nbgrader is not installed for students"
+    for i, cell in enumerate(nb.cells[:-1]):
+        errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            assert errors, f"{aid} cell {i} ({meta['grade_id']}): an unfilled stub must fail its test"
+            (err,) = errors
+            assert err["ename"] == "AssertionError" and STUB_MESSAGE in err["evalue"], (
+                f"{aid} {meta['grade_id']}: the student sees {err['ename']}: {err['evalue']!r}, not "
+                "the check's message; call the student's function through exercises.common.call"
+            )
+        elif not meta.get("solution"):
+            assert not errors, f"{aid} cell {i} fails without the exercises: {errors[0]['evalue']}"
+
+
+@pytest.fixture(scope="module")
+def graded(course: Path, student_kernel: None) -> dict[tuple[str, str], dict]:
+    """Zip the fake students' submissions, grade them with nbgrader, return grades.csv by (student, assignment)."""
+    for aid in RUN_E2E:
+        path = ASSIGNMENTS[aid]
+        released = _load(course / "release" / aid / path.name)
+        source = _load(path)
+        archive = course / "downloaded" / aid / "archive"
+        archive.mkdir(parents=True)
+        with zipfile.ZipFile(archive / "lms_download.zip", "w") as zf:
+            zf.writestr(f"submissions/alice__{path.name}", json.dumps(coursekit.fill_solutions(released, source)))
+            if aid == "getting_started":
+                bob = coursekit.fill_solutions(released, source, MISTAKES)
+                zf.writestr(f"submissions/bob__{path.name}", json.dumps(bob))
+            zf.writestr("submissions/README.txt", "not a notebook: zip_collect skips it")
+    coursekit.grade(None, course)
+    with open(course / "grades.csv", newline="") as f:
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", RUN_E2E)
+def test_instructor_solutions_get_full_marks(course: Path, graded: dict, aid: str) -> None:
+    row = graded[("alice", aid)]
+    total = coursekit.points(_load(ASSIGNMENTS[aid]))
+    assert float(row["max_score"]) == total
+    assert float(row["score"]) == total, f"{aid}: the instructor's solutions scored {row['score']} of {total}"
+    assert (course / "submitted" / "alice" / aid / ASSIGNMENTS[aid].name).exists(), "zip_collect placed it"
+
+
+@pytest.mark.slow
+def test_wrong_submission_loses_points_and_gets_the_message(course: Path, graded: dict) -> None:
+    from nbgrader.api import Gradebook
+
+    row = graded[("bob", "getting_started")]
+    assert float(row["max_score"]) == 3.0 and float(row["score"]) == 1.0, row
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        def score(name: str) -> float:
+            return gb.find_grade(f"getting_started-{name}-test", "getting_started", "getting_started", "bob").score
+        assert (score("scale_intensities"), score("class_counts"), score("ink_fraction")) == (0, 0, 1)
+    page = (course / "feedback" / "bob" / "getting_started" / "getting_started.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    for message in MISTAKE_MESSAGES:
+        assert message in text, f"the feedback does not show {message!r}"
+    alice = (course / "feedback" / "alice" / "getting_started" / "getting_started.html").read_text()
+    assert "AssertionError" not in alice
