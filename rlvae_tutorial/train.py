@@ -131,9 +131,9 @@ def _tensors(batch: Batch) -> list[Tensor]:
 
 
 def _non_finite_error(
-    loss: Tensor, model: nn.Module, batch: Batch, epoch: int, step: int, lr: str, first_loss: float | None
+    value: float, model: nn.Module, batch: Batch, epoch: int, step: int, lr: str, first_loss: float | None
 ) -> FloatingPointError:
-    where = f"the loss is {loss.item()} at epoch {epoch}, step {step}"
+    where = f"the loss is {value} at epoch {epoch}, step {step}"
     bad_data = sum(int((~torch.isfinite(t)).sum()) for t in _tensors(batch) if t.is_floating_point())
     too_high = f"the learning rate ({lr}) is probably too high; lower it or set TrainConfig(grad_clip=...)"
     if bad_data:
@@ -150,10 +150,15 @@ def _non_finite_error(
     return FloatingPointError(f"{where}: {cause}.")
 
 
-def _accumulate(sums: dict[str, Tensor | float], metrics: Metrics, n: int) -> None:
-    for key, value in metrics.items():
-        value = value.detach() if isinstance(value, Tensor) else float(value)
-        sums[key] = sums.get(key, 0.0) + value * n
+def _detached(metrics: Metrics) -> dict[str, Tensor | float]:
+    """Metrics without their autograd graphs, so that an epoch's log does not keep them alive."""
+    return {k: v.detach() if isinstance(v, Tensor) else v for k, v in metrics.items()}
+
+
+def _weighted_means(steps: list[tuple[int, Metrics]], count: int) -> dict[str, float]:
+    """Batch-size weighted means of per-step metrics (converted to floats once, at the end)."""
+    keys = dict.fromkeys(k for _, metrics in steps for k in metrics)
+    return {k: sum(float(m[k]) * n for n, m in steps if k in m) / count for k in keys}
 
 
 @torch.no_grad()
@@ -165,17 +170,14 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, data: Data, batch_size: int
     """
     was_training = model.training
     model.eval()
-    sums: dict[str, Tensor | float] = {}
-    count = 0
+    steps: list[tuple[int, Metrics]] = []
     try:
         for batch in _batches(data, batch_size, None):
             loss, metrics = loss_fn(model, batch)
-            n = _size(batch)
-            _accumulate(sums, {"loss": loss, **metrics}, n)
-            count += n
+            steps.append((_size(batch), {"loss": loss, **metrics}))
     finally:
         model.train(was_training)
-    return {k: float(v) / max(count, 1) for k, v in sums.items()}
+    return _weighted_means(steps, max(sum(n for n, _ in steps), 1))
 
 
 def _rng_context(seed: int | None, device: torch.device):  # noqa: ANN202 - a context manager
@@ -237,28 +239,28 @@ def train(
         bar = tqdm(range(1, config.epochs + 1), desc=desc, disable=not progress, leave=True)
         for epoch in bar:
             model.train()
-            sums: dict[str, Tensor | float] = {}
-            count = 0
+            steps: list[tuple[int, Metrics]] = []  # (batch size, metrics) of every step
+            loss_sum, count = 0.0, 0
             for step, batch in enumerate(_batches(data, config.batch_size, generator)):
                 loss, metrics = loss_fn(model, batch)
                 if loss.dim() != 0:
                     raise ValueError(f"loss_fn must return a scalar loss (average over the batch), got shape {tuple(loss.shape)}")
-                if not torch.isfinite(loss):
-                    raise _non_finite_error(loss, model, batch, epoch, step, lr, first_loss)
-                if first_loss is None:
-                    first_loss = loss.item()
+                value = loss.item()  # one synchronisation per step, for the check below
+                if not math.isfinite(value):
+                    raise _non_finite_error(value, model, batch, epoch, step, lr, first_loss)
+                first_loss = value if first_loss is None else first_loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip is not None:
                     nn.utils.clip_grad_norm_(params, config.grad_clip)
                 optimizer.step()
                 n = _size(batch)
-                _accumulate(sums, {"loss": loss, **metrics}, n)
-                count += n
+                steps.append((n, _detached(metrics)))
+                loss_sum, count = loss_sum + value * n, count + n
             if count == 0:
                 raise ValueError("the training data yielded no batches")
-            record: dict[str, float] = {"epoch": float(epoch)}
-            record.update({k: float(v) / count for k, v in sums.items()})
+            record: dict[str, float] = {"epoch": float(epoch), "loss": loss_sum / count}
+            record.update(_weighted_means(steps, count))
             if validate and (epoch % config.eval_every == 0 or epoch == config.epochs):
                 if val_data is not None:
                     val = evaluate_loss(model, loss_fn, val_data, config.eval_batch_size)
