@@ -34,8 +34,8 @@ COURSE = ROOT / "course"
 MARKER = re.compile(r"^[ \t]*### (?:BEGIN|END) SOLUTION[ \t]*$")
 
 
-def toc_notebooks(root: Path = ROOT) -> list[Path]:
-    """The notebooks ``_toc.yml`` lists, in order (root, then parts, chapters and sections)."""
+def toc_files(root: Path = ROOT) -> list[str]:
+    """Every ``file:`` of ``_toc.yml``, without suffix, in order (root, then parts, chapters, sections)."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
@@ -49,8 +49,12 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
                 out.extend(files(entry.get(key, [])))
         return out
 
-    names = [toc["root"], *files(toc.get("parts", []) + toc.get("chapters", []))]
-    return [root / f"{n}.ipynb" for n in names if (root / f"{n}.ipynb").exists()]
+    return [toc["root"], *files(toc.get("parts", []) + toc.get("chapters", []))]
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    """The notebooks ``_toc.yml`` lists, in order, as paths."""
+    return [root / f"{n}.ipynb" for n in toc_files(root) if (root / f"{n}.ipynb").exists()]
 
 
 def nbgrader_cells(notebook: dict) -> list[dict]:

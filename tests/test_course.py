@@ -27,22 +27,18 @@ import json
 import os
 import re
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
+from scripts import coursekit
 from tests.notebook_utils import ROOT
 
 if importlib.util.find_spec("nbgrader") is None:
     pytest.skip("the course kit needs the [course] extra (nbgrader)", allow_module_level=True)
 
-_spec = importlib.util.spec_from_file_location("coursekit", ROOT / "scripts" / "coursekit.py")
-coursekit = importlib.util.module_from_spec(_spec)
-sys.modules["coursekit"] = coursekit
-_spec.loader.exec_module(coursekit)
 
 # nbgrader's own autograde trips SQLAlchemy's "not in session" warnings; they are not ours.
 # One xdist worker runs this module, so the release and the grading happen once.
