@@ -1,0 +1,39 @@
+"""Learning curves of several agents, mean and spread over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+from rlvae_tutorial.latents.experiment import RunSummary
+
+COLOURS = {"pixels": "tab:red", "latents": "tab:blue", "state": "tab:green"}
+
+
+def plot_learning_curves(runs: Mapping[str, Sequence[RunSummary]], ax: Axes | None = None, *,
+                         threshold: float | None = None, labels: Mapping[str, str] | None = None) -> Axes:
+    """Mean evaluation return against env steps for each representation, with a band from the
+    lowest to the highest seed (and the mean +- one standard deviation, darker)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for rep, seeds in runs.items():
+        if not seeds:
+            continue
+        steps = seeds[0].eval_steps
+        if any(len(r.eval_steps) != len(steps) or not np.array_equal(r.eval_steps, steps) for r in seeds):
+            raise ValueError(f"the runs of {rep!r} were evaluated at different steps; use one DQNConfig for all seeds")
+        returns = np.stack([r.eval_returns for r in seeds])  # (seeds, evaluations)
+        mean, std = returns.mean(0), returns.std(0)
+        colour = COLOURS.get(rep)
+        label = (labels or {}).get(rep, rep)
+        ax.plot(steps, mean, color=colour, lw=2, label=f"{label} ({len(seeds)} seeds)")
+        ax.fill_between(steps, returns.min(0), returns.max(0), color=colour, alpha=0.12, lw=0)
+        ax.fill_between(steps, mean - std, mean + std, color=colour, alpha=0.25, lw=0)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
+    ax.set(xlabel="environment steps", ylabel="greedy evaluation return")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
