@@ -56,16 +56,17 @@ def frames_to_latents(encoder: nn.Module, frames: np.ndarray) -> np.ndarray:
         )
     device = next(encoder.parameters()).device
     was_training = encoder.training
-    encoder.eval()
+    if was_training:  # (toggling modes walks every submodule: skip it when already in eval mode)
+        encoder.eval()
     x_t = torch.as_tensor(x, device=device)
     # Encoder.params skips building the distribution (a third of the cost of one small call).
     mean = encoder.params(x_t)[0] if hasattr(encoder, "params") else encoder(x_t).mean
-    encoder.train(was_training)
+    if was_training:
+        encoder.train()
     return mean.cpu().numpy().astype(np.float32)
 
 
-def _pixel_space(env: gym.Env) -> spaces.Box:
-    space = env.observation_space
+def _pixel_space(space: spaces.Space) -> spaces.Box:
     if not (isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3):
         raise ValueError(
             f"expected an env with uint8 image observations (H, W, C), got {space}; make the gridworld "
@@ -74,12 +75,25 @@ def _pixel_space(env: gym.Env) -> spaces.Box:
     return space
 
 
+def _frozen_encoder(encoder: nn.Module, space: spaces.Space,
+                    stats: tuple[np.ndarray, np.ndarray] | None) -> tuple[nn.Module, np.ndarray, np.ndarray, int]:
+    """Check that ``encoder`` reads the frames of ``space``; freeze it; return it with the
+    standardisation ``(loc, scale)`` and ``z_dim``."""
+    x_dim, z_dim = _encoder_dims(encoder)
+    size = int(np.prod(_pixel_space(space).shape))
+    if size != x_dim:
+        raise ValueError(f"the encoder reads {x_dim} values but the env's frames have {size} "
+                         f"({space.shape}); use the cell_px and layout the VAE was trained on")
+    loc, scale = _stats(encoder, stats)
+    return encoder.requires_grad_(False).eval(), loc, scale, z_dim
+
+
 class FlatPixels(gym.ObservationWrapper):
     """Frames ``(H, W, C)`` uint8 -> flat ``float32`` vectors of ``H * W * C`` values in ``[0, 1]``."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        size = int(np.prod(_pixel_space(env).shape))
+        size = int(np.prod(_pixel_space(env.observation_space).shape))
         self.observation_space = spaces.Box(0.0, 1.0, (size,), np.float32)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
@@ -116,15 +130,7 @@ class LatentObservation(gym.ObservationWrapper):
     def __init__(self, env: gym.Env, encoder: nn.Module,
                  stats: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().__init__(env)
-        x_dim, z_dim = _encoder_dims(encoder)
-        size = int(np.prod(_pixel_space(env).shape))
-        if size != x_dim:
-            raise ValueError(
-                f"the encoder reads {x_dim} values but the env's frames have {size} "
-                f"({env.observation_space.shape}); use the cell_px and layout the VAE was trained on"
-            )
-        self.loc, self.scale = _stats(encoder, stats)
-        self.encoder = encoder.requires_grad_(False).eval()
+        self.encoder, self.loc, self.scale, z_dim = _frozen_encoder(encoder, env.observation_space, stats)
         self.observation_space = spaces.Box(-np.inf, np.inf, (z_dim,), np.float32)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
@@ -139,17 +145,7 @@ class VectorLatentObservation(gym.vector.VectorObservationWrapper):
     def __init__(self, env: gym.vector.VectorEnv, encoder: nn.Module,
                  stats: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().__init__(env)
-        x_dim, z_dim = _encoder_dims(encoder)
-        space = env.single_observation_space
-        if not (isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3):
-            raise ValueError(f"expected a vector env with uint8 image observations (H, W, C), got {space}")
-        if int(np.prod(space.shape)) != x_dim:
-            raise ValueError(
-                f"the encoder reads {x_dim} values but the env's frames have {int(np.prod(space.shape))} "
-                f"({space.shape}); use the cell_px and layout the VAE was trained on"
-            )
-        self.loc, self.scale = _stats(encoder, stats)
-        self.encoder = encoder.requires_grad_(False).eval()
+        self.encoder, self.loc, self.scale, z_dim = _frozen_encoder(encoder, env.single_observation_space, stats)
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (z_dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, env.num_envs)
 
