@@ -215,3 +215,39 @@ def test_pretrained_vae_reconstructs_frames_and_denoises() -> None:
         pretrain_vae(frames, VAEConfig(x_dim=64), progress=False)
     with pytest.raises(ValueError, match="targets must have"):
         reconstruction_error(vae, frames, clean[:3])
+
+
+def test_run_comparison_needs_one_encoder_per_seed_and_is_deterministic() -> None:
+    from rlvae_tutorial.latents import pretrain_representation, run_comparison
+    from rlvae_tutorial.rl.dqn import DQNConfig
+
+    dqn = DQNConfig(total_steps=300, learning_starts=100, eval_every=150)
+    config = LatentsConfig(eval_episodes=4, num_envs=4)
+    with pytest.raises(ValueError, match="one \\(encoder, stats\\) per seed"):
+        run_comparison(dqn, [0, 1], config, encoders=[(_encoder(), None)])
+    rep = pretrain_representation(200, config.env_kwargs(), VAEConfig(x_dim=300, hidden=(16,), z_dim=3),
+                                  TrainConfig(epochs=2), seed=5, progress=False)
+    assert rep.frames.env_steps == 200 and rep.stats[0].shape == (3,) and (rep.stats[1] > 0).all()
+    a = run_comparison(dqn, [0], config, encoders=[(rep.vae.encoder, rep.stats)], progress=False)
+    b = run_comparison(dqn, [0], config, encoders=[(rep.vae.encoder, rep.stats)], progress=False)
+    assert set(a) == {"pixels", "latents", "state"}
+    for key in a:
+        assert np.array_equal(a[key][0].eval_returns, b[key][0].eval_returns)
+        assert a[key][0].eval_steps[0] == 0 and len(a[key][0].eval_steps) == 3
+
+
+def test_latent_stats_standardise_the_latents() -> None:
+    from rlvae_tutorial.envs.wrappers import latent_stats
+
+    encoder = _encoder()
+    frames = collect_frames(300, {"noise": 0.1, "random_start": True}, seed=0).frames
+    loc, scale = latent_stats(encoder, frames)
+    envs = VectorLatentObservation(gym.make_vec(PIXEL_GRIDWORLD_ID, num_envs=2, vectorization_mode="sync"),
+                                   encoder, (loc, scale))
+    obs, _ = envs.reset(seed=0)
+    raw = VectorLatentObservation(gym.make_vec(PIXEL_GRIDWORLD_ID, num_envs=2, vectorization_mode="sync"), encoder)
+    assert np.allclose(obs, (raw.reset(seed=0)[0] - loc) / scale, atol=1e-5)
+    z = (frames_to_latents(encoder, frames) - loc) / scale
+    assert np.allclose(z.mean(0), 0.0, atol=1e-4) and np.allclose(z.std(0), 1.0, atol=1e-3)
+    with pytest.raises(ValueError, match="stats must be \\(mean, std\\)"):
+        LatentObservation(gym.make(PIXEL_GRIDWORLD_ID), encoder, (np.zeros(2), np.ones(2)))

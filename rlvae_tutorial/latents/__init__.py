@@ -16,7 +16,9 @@ from rlvae_tutorial.latents.metrics import area_under_curve, seed_summary, steps
 from rlvae_tutorial.latents.plots import plot_learning_curves
 from rlvae_tutorial.latents.pretrain import (
     Frames,
+    Representation,
     collect_frames,
+    pretrain_representation,
     pretrain_vae,
     reconstruction_error,
     state_decoding_accuracy,
@@ -25,10 +27,12 @@ from rlvae_tutorial.latents.pretrain import (
 __all__ = [
     "Frames",
     "LatentsConfig",
+    "Representation",
     "RunSummary",
     "area_under_curve",
     "collect_frames",
     "plot_learning_curves",
+    "pretrain_representation",
     "pretrain_vae",
     "reconstruction_error",
     "run_agent",

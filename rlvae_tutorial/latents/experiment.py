@@ -102,9 +102,21 @@ def run_agent(representation: str, dqn: DQNConfig, config: LatentsConfig = Laten
 
 
 def run_comparison(dqn: DQNConfig, seeds: Sequence[int], config: LatentsConfig = LatentsConfig(), *,
-                   encoder: nn.Module | None = None, stats: tuple[np.ndarray, np.ndarray] | None = None,
+                   encoders: Sequence[tuple[nn.Module, tuple[np.ndarray, np.ndarray] | None]] | None = None,
                    representations: Sequence[str] = REPRESENTATIONS,
                    progress: bool = True) -> dict[str, list[RunSummary]]:
-    """:func:`run_agent` for every representation and seed: ``{representation: [run per seed]}``."""
-    return {rep: [run_agent(rep, dqn, config, seed=s, encoder=encoder, stats=stats, progress=progress)
-                  for s in seeds] for rep in representations}
+    """:func:`run_agent` for every representation and seed: ``{representation: [run per seed]}``.
+
+    ``encoders``: one ``(encoder, stats)`` per seed for the latent agent, so that the spread over
+    seeds includes the spread of the representation learning (each seed its own VAE).
+    """
+    if "latents" in representations and (encoders is None or len(encoders) != len(seeds)):
+        raise ValueError(f"the 'latents' agent needs one (encoder, stats) per seed: got "
+                         f"{0 if encoders is None else len(encoders)} for {len(seeds)} seeds")
+    runs: dict[str, list[RunSummary]] = {}
+    for rep in representations:
+        runs[rep] = []
+        for i, s in enumerate(seeds):
+            encoder, stats = encoders[i] if rep == "latents" and encoders is not None else (None, None)
+            runs[rep].append(run_agent(rep, dqn, config, seed=s, encoder=encoder, stats=stats, progress=progress))
+    return runs

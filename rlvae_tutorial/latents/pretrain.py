@@ -95,3 +95,29 @@ def state_decoding_accuracy(encoder: torch.nn.Module, reference: Frames, test: F
     z_test = torch.as_tensor(frames_to_latents(encoder, test.frames))
     nearest = torch.cdist(z_test, z_ref).argmin(1).numpy()  # (N_test,)
     return float((reference.states[nearest] == test.states).mean())
+
+
+@dataclass(frozen=True)
+class Representation:
+    """A pretrained, frozen representation: the VAE, its latent standardisation ``(mean, std)``
+    (:func:`~rlvae_tutorial.envs.wrappers.latent_stats` over its frames), its frames and history."""
+
+    vae: VAE
+    stats: tuple[np.ndarray, np.ndarray]
+    frames: Frames
+    history: History
+
+
+def pretrain_representation(n_frames: int, env_kwargs: dict, config: VAEConfig,
+                            train_config: TrainConfig | None = None, *, seed: int = 0,
+                            device: torch.device | str | None = None, progress: bool = True) -> Representation:
+    """Everything the latent agent needs, from one seed: :func:`collect_frames` (``seed``), then
+    :func:`pretrain_vae` (shuffled and initialised from ``seed``), then the latent statistics."""
+    from dataclasses import replace
+
+    from rlvae_tutorial.envs.wrappers import latent_stats
+
+    frames = collect_frames(n_frames, env_kwargs, seed=seed)
+    train_config = replace(train_config or TrainConfig(), seed=seed)
+    vae, history = pretrain_vae(frames, config, train_config, device=device, progress=progress)
+    return Representation(vae, latent_stats(vae.encoder, frames.frames), frames, history)
