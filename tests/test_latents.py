@@ -156,6 +156,7 @@ def test_steps_to_threshold_by_hand() -> None:
     assert steps_to_threshold(steps, returns, 2.0) == float("inf")
     assert steps_to_threshold(steps, returns, 2.0, budget=400) == 400  # censored at the budget
     assert steps_to_threshold(steps, returns, -1.0) == 0
+    assert steps_to_threshold([0, 104], [0.0, 1.0], 0.5, budget=100) == 100  # an evaluation past the budget
 
 
 def test_area_under_curve_by_hand() -> None:

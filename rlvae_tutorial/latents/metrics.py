@@ -30,9 +30,11 @@ def steps_to_threshold(steps: Sequence[float], returns: Sequence[float], thresho
     """
     x, y = _curve(steps, returns)
     hit = np.flatnonzero(y >= threshold)
-    if len(hit):
-        return float(x[hit[0]])
-    return float("inf") if budget is None else float(budget)
+    if budget is None:
+        return float(x[hit[0]]) if len(hit) else float("inf")
+    # An evaluation may land a few steps past the budget (it waits for a whole vector step): a
+    # run is charged at most the budget, so that it never looks slower than one that failed.
+    return float(min(x[hit[0]], budget)) if len(hit) else float(budget)
 
 
 def area_under_curve(steps: Sequence[float], returns: Sequence[float], *, normalize: bool = True) -> float:
