@@ -1,0 +1,41 @@
+"""Learning curves of several agents, mean and spread over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+from rlvae_tutorial.latents.experiment import RunSummary
+
+COLOURS = {"pixels": "tab:red", "latents": "tab:blue", "state": "tab:green"}
+
+
+def plot_learning_curves(runs: Mapping[str, Sequence[RunSummary]], ax: Axes | None = None, *,
+                         threshold: float | None = None, labels: Mapping[str, str] | None = None) -> Axes:
+    """Mean evaluation return against env steps for each representation, with a band from the
+    lowest to the highest seed (and the mean +- one standard deviation, darker)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    for rep, seeds in runs.items():
+        if not seeds:
+            continue
+        if len({len(r.eval_steps) for r in seeds}) != 1:
+            raise ValueError(f"the runs of {rep!r} have different numbers of evaluations; use one DQNConfig for all seeds")
+        # Evaluations happen at the first vector step past each multiple of eval_every, so the
+        # seeds' steps differ by less than num_envs: plot them at their mean.
+        steps = np.stack([r.eval_steps for r in seeds]).mean(0)
+        returns = np.stack([r.eval_returns for r in seeds])  # (seeds, evaluations)
+        mean, std = returns.mean(0), returns.std(0)
+        colour = COLOURS.get(rep)
+        label = (labels or {}).get(rep, rep)
+        ax.plot(steps, mean, color=colour, lw=2, label=f"{label} ({len(seeds)} seeds)")
+        ax.fill_between(steps, returns.min(0), returns.max(0), color=colour, alpha=0.12, lw=0)
+        ax.fill_between(steps, mean - std, mean + std, color=colour, alpha=0.25, lw=0)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
+    ax.set(xlabel="environment steps", ylabel="greedy evaluation return")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
