@@ -125,7 +125,7 @@ def _reward_sign(v: Values) -> tuple[str, str]:
     status = FAILS if grow > 1.0 and ok < 1.0 else (HOLDS if grow < 1.0 else PARTLY)
     return status, (f"climbing the post's R made the squared reconstruction error {grow:,.0f} times "
                     f"that of the untrained model and the KL {kl:,.0f} nats; climbing its negative "
-                    f"(the book's reward) brought the error to {ok:.2f} times, with a KL of {kl_ok:.1f} nats.")
+                    f"(the book's reward) brought the error to {ok:.2f} times, with a KL of {kl_ok:.2f} nats.")
 
 
 def _post_code(v: Values) -> tuple[str, str]:
@@ -203,10 +203,17 @@ def _better_data(v: Values) -> tuple[str, str]:
                     f"{im('pairwise_real'):.2f}).")
 
 
-def _mode_collapse(v: Values) -> tuple[str, str]:
+def _diversity_kept(v: Values) -> tuple[float, float, float]:
+    """Without vs with the KL penalty, as ratios: the images' mean pairwise distance and distinct
+    nearest training images, and the text's share of distinct strings."""
     pw = v[("app_images", "pairwise_lam0")] / v[("app_images", "pairwise_lam1")]
     nn = v[("app_images", "distinct_lam0")] / max(v[("app_images", "distinct_lam1")], 1)
     tx = v[("app_text", "distinct_beta_small")] / max(v[("app_text", "distinct_beta_large")], 1e-12)
+    return pw, nn, tx
+
+
+def _mode_collapse(v: Values) -> tuple[str, str]:
+    pw, nn, tx = _diversity_kept(v)
     collapsed = [pw < 0.7 or nn < 0.5, tx < 0.5]
     status = HOLDS if all(collapsed) else (PARTLY if any(collapsed) else FAILS)
     return status, (f"without the KL penalty the image policy's mean pairwise distance fell to {pw:.2f} "
@@ -219,8 +226,7 @@ def _mode_collapse(v: Values) -> tuple[str, str]:
 
 def _reward_design(v: Values) -> tuple[str, str]:
     grow = v[("post_errata", "sign_error_growth_post")]
-    pw = v[("app_images", "pairwise_lam0")] / v[("app_images", "pairwise_lam1")]
-    tx = v[("app_text", "distinct_beta_small")] / max(v[("app_text", "distinct_beta_large")], 1e-12)
+    pw, _, tx = _diversity_kept(v)
     own, judge = v[("app_images", "reward_model_rate_lam0")], v[("app_images", "target_rate_lam0")]
     hard = [grow > 1.0, pw < 0.7 or tx < 0.5, abs(own - judge) > 0.1]
     status = HOLDS if sum(hard) >= 2 else (PARTLY if any(hard) else FAILS)
@@ -290,7 +296,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("reward_design", "Reward design is hard",
           "Designing a good reward function is an open challenge.",
           (("post_errata", "sign_error_growth_post"), ("app_images", "pairwise_lam0"),
-           ("app_images", "pairwise_lam1"), ("app_images", "reward_model_rate_lam0"),
+           ("app_images", "pairwise_lam1"), ("app_images", "distinct_lam0"), ("app_images", "distinct_lam1"),
+           ("app_images", "reward_model_rate_lam0"),
            ("app_images", "target_rate_lam0"), ("app_text", "distinct_beta_small"),
            ("app_text", "distinct_beta_large")),
           _reward_design),
