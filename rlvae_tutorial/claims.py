@@ -239,17 +239,23 @@ def _reward_design(v: Values) -> tuple[str, str]:
 
 
 def _data_efficiency(v: Values) -> tuple[str, str]:
-    pix = v[("rl_latents", "steps_to_threshold_pixels")]
-    lat = v[("rl_latents", "steps_to_threshold_latents")]
-    state = v.get(("rl_latents", "steps_to_threshold_state"))
+    steps = v[("rl_latents", "steps_to_threshold")]  # {agent: {"mean", "std", "n", ...}} over seeds
+    frames = float(v[("rl_latents", "pretrain_env_steps")])
     beat = bool(v[("rl_latents", "latents_beat_pixels")])
-    slower_than_state = state is not None and (lat is None or float(lat) > float(state))
-    status = (PARTLY if slower_than_state else HOLDS) if beat else FAILS
-    text = (f"env steps to the return threshold (mean over seeds): from a VAE's latents {_steps(lat)}, "
-            f"from pixels {_steps(pix)}")
-    if ("rl_latents", "steps_to_threshold_state") in v:
-        text += f", from the true state {_steps(state)}"
-    return status, text + ("; latents beat pixels." if beat else "; latents did not beat pixels.")
+    pix, lat, state = (steps[k] for k in ("pixels", "latents", "state"))
+    n = int(pix["n"])
+    se = math.sqrt((pix["std"] ** 2 + lat["std"] ** 2) / max(n, 1)) or 1.0  # of the difference of means
+    with_frames = lat["mean"] + frames
+    status = FAILS if not beat else (HOLDS if with_frames < pix["mean"] else PARTLY)
+    text = (f"env steps to the return threshold, mean over {n} seeds (a run that never reaches it "
+            f"counts as the whole budget): VAE latents {lat['mean']:,.0f}, raw pixels {pix['mean']:,.0f} "
+            f"({(pix['mean'] - lat['mean']) / se:+.1f} standard errors), true state {state['mean']:,.0f}; "
+            f"with the VAE's {frames:,.0f} pretraining frames counted, latents {with_frames:,.0f}")
+    if not beat:
+        return status, text + "; latents did not beat pixels."
+    if status == PARTLY:
+        return status, text + "; latents beat pixels only before the pretraining frames are counted."
+    return status, text + "; latents beat pixels even with the pretraining frames counted."
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -303,7 +309,7 @@ CLAIMS: tuple[Claim, ...] = (
           _reward_design),
     Claim("data_efficiency", "Data efficiency in RL",
           "RL+VAE makes reinforcement learning more data-efficient.",
-          (("rl_latents", "steps_to_threshold_pixels"), ("rl_latents", "steps_to_threshold_latents"),
+          (("rl_latents", "steps_to_threshold"), ("rl_latents", "pretrain_env_steps"),
            ("rl_latents", "latents_beat_pixels")),
-          _data_efficiency, optional=(("rl_latents", "steps_to_threshold_state"),)),
+          _data_efficiency),
 )

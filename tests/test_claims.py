@@ -41,8 +41,10 @@ VALUES: dict[str, dict[str, Any]] = {
     "app_text": {"target_pretrained": 0.25, "target_beta_large": 0.7, "beta_large": 0.3, "kl_beta_large": 1.2,
                  "distinct_beta_small": 0.05, "distinct_beta_large": 0.5, "novel_beta_small": 0.02,
                  "beta_small": 0.01},
-    "rl_latents": {"steps_to_threshold_pixels": 40000.0, "steps_to_threshold_latents": 8000.0,
-                   "steps_to_threshold_state": 5000.0, "latents_beat_pixels": True},
+    "rl_latents": {"steps_to_threshold": {"pixels": {"mean": 13000.0, "std": 3000.0, "n": 5.0},
+                                          "latents": {"mean": 9000.0, "std": 5000.0, "n": 5.0},
+                                          "state": {"mean": 4000.0, "std": 800.0, "n": 5.0}},
+                   "pretrain_env_steps": 4000, "latents_beat_pixels": True},
 }
 
 
@@ -145,21 +147,25 @@ def test_reward_design_reports_hacking() -> None:
     assert "no reward hacking" in verdict("reward_design", results()).text
 
 
+def _steps(pixels: float, latents: float) -> dict:
+    return {"pixels": {"mean": pixels, "std": 3000.0, "n": 5.0}, "latents": {"mean": latents, "std": 5000.0, "n": 5.0},
+            "state": {"mean": 4000.0, "std": 800.0, "n": 5.0}}
+
+
 @pytest.mark.parametrize(("new", "status", "phrase"), [
-    ({}, PARTLY, "from the true state 5,000"),
-    ({"steps_to_threshold_state": 9000.0}, HOLDS, "latents beat pixels"),
-    ({"latents_beat_pixels": False, "steps_to_threshold_latents": None}, FAILS, "latents never (within"),
+    ({}, PARTLY, "only before the pretraining frames are counted"),
+    ({"steps_to_threshold": _steps(13000.0, 5000.0)}, HOLDS, "even with the pretraining frames"),
+    ({"steps_to_threshold": _steps(9000.0, 13000.0), "latents_beat_pixels": False}, FAILS, "did not beat"),
 ])
 def test_data_efficiency(new: dict, status: str, phrase: str) -> None:
     v = verdict("data_efficiency", changed("rl_latents", **new))
     assert v.status == status and phrase in v.text
+    assert "true state 4,000" in v.text
 
 
-def test_data_efficiency_without_the_optional_state_run() -> None:
-    res = results()
-    del res["rl_latents"]["steps_to_threshold_state"]
-    v = verdict("data_efficiency", res)
-    assert v.status == HOLDS and "true state" not in v.text
+def test_data_efficiency_reports_the_difference_in_standard_errors() -> None:
+    # (13000 - 9000) / sqrt((3000^2 + 5000^2) / 5) = 1.53
+    assert "(+1.5 standard errors)" in verdict("data_efficiency", results()).text
 
 
 def test_a_rule_with_an_unknown_status_is_refused() -> None:
