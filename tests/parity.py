@@ -95,3 +95,118 @@ def _digits_mlp(device: torch.device, seed: int) -> Output:
         losses.append(loss.detach())
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
     return {"losses": torch.stack(losses), "weights": weights}
+
+
+def _cpu_normal(generator: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=generator)
+
+
+@parity_case("train-loop-autoencoder", rtol=1e-3, atol=1e-4)
+def _train_loop(device: torch.device, seed: int) -> Output:
+    """Two epochs of the book's ``train`` loop on a VAE's networks with a deterministic loss
+    (decode the encoder's mean), so nothing is sampled on the device."""
+    from rlvae_tutorial.train import TrainConfig, train
+    from rlvae_tutorial.vae import VAE, VAEConfig
+
+    seed_everything(seed)
+    x, _ = load_digits("train", binarize=True)
+    model = VAE(VAEConfig()).to(device)
+
+    def loss_fn(m: nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        return -m.decoder(m.encoder(batch).mean).log_prob(batch).mean(), {}
+
+    history = train(model, loss_fn, x[:512].to(device), config=TrainConfig(epochs=2, seed=seed),
+                    progress=False)
+    weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return {"losses": torch.tensor(history["loss"]), "weights": weights}
+
+
+@parity_case("actor-critic-update", rtol=1e-3, atol=1e-4)
+def _actor_critic(device: torch.device, seed: int) -> Output:
+    """Five A2C updates (GAE advantages, the package's loss) on a fixed synthetic rollout."""
+    from rlvae_tutorial.rl.actor_critic import actor_critic_loss
+    from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
+    from rlvae_tutorial.rl.returns import gae
+
+    generator = seed_everything(seed)
+    T, B, obs_dim = 16, 4, 4
+    policy, value = CategoricalPolicy(obs_dim, 2).to(device), ValueFunction(obs_dim).to(device)
+    obs = _cpu_normal(generator, T, B, obs_dim).to(device)
+    actions = torch.randint(2, (T, B), generator=generator).to(device)
+    rewards = torch.rand(T, B, generator=generator).to(device)
+    terminated = (torch.rand(T, B, generator=generator) < 0.1).to(device)
+    opt = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=1e-2)
+    losses = []
+    for _ in range(5):
+        dist, v = policy(obs.reshape(-1, obs_dim)), value(obs.reshape(-1, obs_dim))
+        with torch.no_grad():
+            adv = gae(rewards.T, v.reshape(T, B).T, 0.0, terminated.T, 0.99, 0.95).T  # (T, B)
+        loss = actor_critic_loss(dist.log_prob(actions.reshape(-1)), adv.reshape(-1), v,
+                                 (adv.reshape(-1) + v).detach(), dist.entropy(), entropy_coef=0.01)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return {"losses": torch.stack(losses)}
+
+
+@parity_case("dqn-update", rtol=1e-3, atol=1e-4)
+def _dqn(device: torch.device, seed: int) -> Output:
+    """Five double-DQN steps on a fixed batch with a frozen target network."""
+    import copy
+
+    from rlvae_tutorial.rl.dqn import QNetwork, dqn_loss, dqn_targets
+
+    generator = seed_everything(seed)
+    q = QNetwork(8, 4).to(device)
+    target = copy.deepcopy(q)
+    obs, next_obs = _cpu_normal(generator, 32, 8).to(device), _cpu_normal(generator, 32, 8).to(device)
+    actions = torch.randint(4, (32,), generator=generator).to(device)
+    rewards = torch.rand(32, generator=generator).to(device)
+    terminated = (torch.rand(32, generator=generator) < 0.2).to(device)
+    opt = torch.optim.Adam(q.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(5):
+        with torch.no_grad():
+            y = dqn_targets(rewards, target(next_obs), terminated, 0.99, next_q_online=q(next_obs))
+        loss = dqn_loss(q(obs), actions, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return {"losses": torch.stack(losses)}
+
+
+@parity_case("score-function-leave-one-out", rtol=1e-3, atol=1e-4)
+def _score_function(device: torch.device, seed: int) -> Output:
+    """Three encoder steps of the book's RL+VAE estimator: K = 4 latents per image (noise drawn on
+    the CPU), reward = the negative beta-VAE loss, leave-one-out baseline, score-function surrogate."""
+    from torch.distributions import Independent, Normal
+
+    from rlvae_tutorial.estimators.score_function import (
+        leave_one_out_baseline,
+        score_function_surrogate,
+    )
+    from rlvae_tutorial.rlvae.objective import elbo_reward
+    from rlvae_tutorial.vae import VAE, VAEConfig
+
+    generator = seed_everything(seed)
+    x, _ = load_digits("train", binarize=True)
+    x = x[:64].to(device)
+    model = VAE(VAEConfig()).to(device)
+    opt = torch.optim.Adam(model.encoder.parameters(), lr=1e-3)
+    prior = Independent(Normal(torch.zeros(8, device=device), torch.ones(8, device=device)), 1)
+    surrogates = []
+    for _ in range(3):
+        qz = model.encoder(x)
+        eps = _cpu_normal(generator, 4, 64, 8).to(device)  # (K, B, D)
+        z = (qz.mean + qz.stddev * eps).detach()  # an action: no gradient through the sample
+        with torch.no_grad():
+            reward = elbo_reward(model.decoder(z).log_prob(x), qz.log_prob(z), prior.log_prob(z))
+        surrogate = score_function_surrogate(qz.log_prob(z), reward, leave_one_out_baseline(reward)).mean()
+        opt.zero_grad()
+        (-surrogate).backward()
+        opt.step()
+        surrogates.append(surrogate.detach())
+    weights = torch.cat([p.detach().flatten() for p in model.encoder.parameters()])
+    return {"surrogates": torch.stack(surrogates), "encoder_weights": weights}
