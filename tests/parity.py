@@ -18,7 +18,7 @@ after a few optimiser steps is typical.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -78,23 +78,35 @@ def mismatches(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], rtol: flo
 # --- Registered entry points: append yours below ------------------------------------------------
 
 
+def adam_steps(params: Iterable[nn.Parameter], loss_fn: Callable[[], torch.Tensor], steps: int,
+               lr: float) -> torch.Tensor:
+    """``steps`` Adam steps on ``loss_fn()`` (called afresh each step); the losses, shape ``(steps,)``."""
+    optimiser = torch.optim.Adam(params, lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.detach())
+    return torch.stack(losses)
+
+
+
 @parity_case("digits-mlp-classifier", rtol=1e-3, atol=1e-4)
 def _digits_mlp(device: torch.device, seed: int) -> Output:
     """Twenty Adam steps of a small MLP classifier on the book's digits."""
     generator = seed_everything(seed)
     x, y = load_digits("train")
     model = nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10)).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(20):
+
+    def loss_fn() -> torch.Tensor:
         idx = torch.randint(len(x), (128,), generator=generator)  # drawn on the CPU
-        loss = nn.functional.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.detach())
+        return nn.functional.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+
+    losses = adam_steps(model.parameters(), loss_fn, steps=20, lr=1e-2)
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
-    return {"losses": torch.stack(losses), "weights": weights}
+    return {"losses": losses, "weights": weights}
 
 
 def _cpu_normal(generator: torch.Generator, *shape: int) -> torch.Tensor:
@@ -135,19 +147,15 @@ def _actor_critic(device: torch.device, seed: int) -> Output:
     actions = torch.randint(2, (T, B), generator=generator).to(device)
     rewards = torch.rand(T, B, generator=generator).to(device)
     terminated = (torch.rand(T, B, generator=generator) < 0.1).to(device)
-    opt = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=1e-2)
-    losses = []
-    for _ in range(5):
+
+    def loss_fn() -> torch.Tensor:
         dist, v = policy(obs.reshape(-1, obs_dim)), value(obs.reshape(-1, obs_dim))
         with torch.no_grad():
             adv = gae(rewards.T, v.reshape(T, B).T, 0.0, terminated.T, 0.99, 0.95).T  # (T, B)
-        loss = actor_critic_loss(dist.log_prob(actions.reshape(-1)), adv.reshape(-1), v,
+        return actor_critic_loss(dist.log_prob(actions.reshape(-1)), adv.reshape(-1), v,
                                  (adv.reshape(-1) + v).detach(), dist.entropy(), entropy_coef=0.01)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.detach())
-    return {"losses": torch.stack(losses)}
+
+    return {"losses": adam_steps([*policy.parameters(), *value.parameters()], loss_fn, steps=5, lr=1e-2)}
 
 
 @parity_case("dqn-update", rtol=1e-3, atol=1e-4)
@@ -164,17 +172,13 @@ def _dqn(device: torch.device, seed: int) -> Output:
     actions = torch.randint(4, (32,), generator=generator).to(device)
     rewards = torch.rand(32, generator=generator).to(device)
     terminated = (torch.rand(32, generator=generator) < 0.2).to(device)
-    opt = torch.optim.Adam(q.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(5):
+
+    def loss_fn() -> torch.Tensor:
         with torch.no_grad():
             y = dqn_targets(rewards, target(next_obs), terminated, 0.99, next_q_online=q(next_obs))
-        loss = dqn_loss(q(obs), actions, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.detach())
-    return {"losses": torch.stack(losses)}
+        return dqn_loss(q(obs), actions, y)
+
+    return {"losses": adam_steps(q.parameters(), loss_fn, steps=5, lr=1e-3)}
 
 
 @parity_case("score-function-leave-one-out", rtol=1e-3, atol=1e-4)
@@ -194,19 +198,16 @@ def _score_function(device: torch.device, seed: int) -> Output:
     x, _ = load_digits("train", binarize=True)
     x = x[:64].to(device)
     model = VAE(VAEConfig()).to(device)
-    opt = torch.optim.Adam(model.encoder.parameters(), lr=1e-3)
     prior = Independent(Normal(torch.zeros(8, device=device), torch.ones(8, device=device)), 1)
-    surrogates = []
-    for _ in range(3):
+
+    def loss_fn() -> torch.Tensor:  # minus the surrogate: its gradient is minus the estimator
         qz = model.encoder(x)
         eps = _cpu_normal(generator, 4, 64, 8).to(device)  # (K, B, D)
         z = (qz.mean + qz.stddev * eps).detach()  # an action: no gradient through the sample
         with torch.no_grad():
             reward = elbo_reward(model.decoder(z).log_prob(x), qz.log_prob(z), prior.log_prob(z))
-        surrogate = score_function_surrogate(qz.log_prob(z), reward, leave_one_out_baseline(reward)).mean()
-        opt.zero_grad()
-        (-surrogate).backward()
-        opt.step()
-        surrogates.append(surrogate.detach())
+        return -score_function_surrogate(qz.log_prob(z), reward, leave_one_out_baseline(reward)).mean()
+
+    losses = adam_steps(model.encoder.parameters(), loss_fn, steps=3, lr=1e-3)
     weights = torch.cat([p.detach().flatten() for p in model.encoder.parameters()])
-    return {"surrogates": torch.stack(surrogates), "encoder_weights": weights}
+    return {"losses": losses, "encoder_weights": weights}
