@@ -51,9 +51,12 @@ def leave_one_out_baseline(rewards: Tensor) -> Tensor:
     """b_k = mean of the other K - 1 rewards of the same input: ``(K, B) -> (K, B)``.
 
     b_k = (sum_j r_j - r_k) / (K - 1).  It does not depend on z_k, so the estimator stays unbiased,
-    and averaging (r_k - b_k) grad log q(z_k) over k is the "REINFORCE with K samples, get a
-    baseline for free" estimator of Kool et al. (2019) (VIMCO's baseline for the ELBO, Mnih &
-    Rezende, 2016).  Any trailing dimensions are treated like B.  Returns a detached tensor.
+    and averaging (r_k - b_k) grad log q(z_k) over k is the "Buy 4 REINFORCE samples, get a
+    baseline for free!" estimator of Kool et al. (2019), called RLOO in language-model fine-tuning
+    (Ahmadian et al., 2024); GRPO (Shao et al., 2024) instead subtracts the mean of all K and
+    divides by their standard deviation.  (VIMCO, Mnih & Rezende 2016, uses leave-one-out baselines
+    for the multi-sample bound, not the ELBO.)  Any trailing dimensions are treated like B.
+    Returns a detached tensor.
     """
     if rewards.dim() < 1 or rewards.shape[0] < 2:
         raise ValueError(

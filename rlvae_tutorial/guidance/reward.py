@@ -6,8 +6,9 @@ pretrained decoder): maximise
 
     J(pi) = E_pi[r] - lam * KL(pi || p),    KL(pi || p) = E_pi[log pi - log p].
 
-Per sample this is the penalised reward r - lam * (log pi(z) - log p(z)) (the RLHF form, Ziegler
-et al. 2019); for Gaussians the KL also has a closed form.  ``lam -> 0`` lets pi collapse onto the
+Per sample this is the penalised reward r - lam * (log pi(z) - log p(z)) (the RLHF form of Ziegler
+et al. 2019, who optimised it with PPO; the book uses REINFORCE); for Gaussians the KL also has a
+closed form, with no sampling noise.  ``lam -> 0`` lets pi collapse onto the
 reward's mode; large ``lam`` keeps pi near the prior (and its diversity).
 """
 

@@ -6,8 +6,8 @@ initial state and an input at every step).  Training and scoring use teacher for
 batched call; only sampling loops over positions.
 
 Fine-tuning (RLHF-style, :func:`finetune_loss`): sample strings from the policy decoder, score them
-with a reward, subtract beta times the per-sequence KL estimate sum_t log pi(a_t) - log ref(a_t) to
-the frozen pretrained decoder, and follow :func:`token_reinforce_loss` with a leave-one-out baseline.
+with a reward, subtract beta (the KL coefficient, lambda in the book's text) times the per-sequence
+single-sample KL estimate sum_t log pi(a_t) - log ref(a_t) to the frozen pretrained decoder, and follow :func:`token_reinforce_loss` with a leave-one-out baseline.
 """
 
 from __future__ import annotations

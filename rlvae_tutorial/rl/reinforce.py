@@ -41,8 +41,9 @@ class ReinforceConfig:
     ``baseline``: ``"none"``, ``"moving_average"`` (an exponential average of past returns with
     factor ``ma_decay``) or ``"value"`` (a learned V(s)).  ``scale_advantages`` divides the weights
     ``G_t - b_t`` of an update by their standard deviation (a step-size change, not a baseline);
-    ``center_advantages`` subtracts their mean, which is itself a (batch-mean) baseline: turn it
-    off when comparing baselines, so that ``baseline="none"`` means none.
+    ``center_advantages`` subtracts their mean, a batch-mean baseline that includes each weight's
+    own value (a bias of order 1/N for N independent weights, larger within episodes): turn it off
+    when comparing baselines, so that ``baseline="none"`` means none.
     ``value_scale``: V learns ``value_scale * G_t`` (``1 - gamma`` keeps its targets near 1).
     Evaluation every ``eval_every`` env steps on ``eval_envs`` (one episode per sub-env, sampled
     actions); training stops early once the mean reaches ``target_return`` (``None``: never).
