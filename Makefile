@@ -13,6 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 # `make lock` re-resolves it with uv, against the CPU build of torch (no CUDA packages).
 LOCK := requirements-lock.txt
 UV_SPEC ?= uv==0.13.9
+# TORCH_FIND_LINKS: where uv finds the CPU torch wheel (a page or a local folder of wheels).
 TORCH_FIND_LINKS ?= https://download.pytorch.org/whl/cpu/torch/
 TORCH_VERSION = $(subst torch==,,$(firstword $(TORCH_SPEC)))
 VENV := .venv

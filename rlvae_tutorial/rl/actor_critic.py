@@ -144,6 +144,9 @@ def train_actor_critic(
             n_valid = int(valid.sum())
             history.env_steps += n_valid
             bar.update(n_valid)
+            if n_valid == 0:  # only autoreset steps: no loss (it would be NaN), no optimiser step
+                history.skipped_updates += 1
+                continue
             obs_t = to_tensor(obs_buf.reshape(T * B, obs_dim), device)
             v_pred = value(obs_t)  # (T*B,) scaled values
             with torch.no_grad():

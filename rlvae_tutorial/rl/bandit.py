@@ -165,6 +165,15 @@ class BanditConfig:
     baseline: str = "value"
     baseline_lr: float = 0.05
 
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch < 1:
+            raise ValueError(f"BanditConfig needs steps >= 1 and batch >= 1 (rounds per update: an empty "
+                             f"batch has no mean reward), got steps={self.steps}, batch={self.batch}")
+        if self.lr <= 0 or not 0.0 < self.baseline_lr <= 1.0:
+            raise ValueError(f"BanditConfig needs lr > 0 and baseline_lr in (0, 1], got {self.lr}, {self.baseline_lr}")
+        if self.baseline not in BANDIT_BASELINES:
+            raise ValueError(f"baseline must be one of {BANDIT_BASELINES}, got {self.baseline!r}")
+
 
 @dataclass
 class BanditHistory:
