@@ -126,7 +126,8 @@ def dqn_targets(rewards: Tensor, next_q_target: Tensor, terminated: Tensor, gamm
             raise ValueError(f"next_q_online must have next_q_target's shape {tuple(next_q_target.shape)}, "
                              f"got {tuple(next_q_online.shape)}")
         next_value = next_q_target.gather(-1, next_q_online.argmax(-1, keepdim=True)).squeeze(-1)
-    return (rewards + gamma * (~terminated.bool()) * next_value).detach()
+    not_done = (~terminated.bool()).to(next_value.dtype)  # so gamma is not rounded to float32
+    return (rewards + gamma * not_done * next_value).detach()
 
 
 def dqn_loss(q_values: Tensor, actions: Tensor, targets: Tensor) -> Tensor:
