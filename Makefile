@@ -8,6 +8,14 @@ PYTHON ?= python3
 # A GPU user can change this, e.g. TORCH_SPEC="torch==2.13.0 --index-url <their CUDA index>".
 # Here torch==2.13.0 is the local CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# The lock: every transitive version pinned, used as pip constraints by the install below, so a
+# fresh clone gets what CI passed with (pyproject.toml keeps ranges for library users).
+# `make lock` re-resolves it with uv, against the CPU build of torch (no CUDA packages).
+LOCK := requirements-lock.txt
+UV_SPEC ?= uv==0.13.9
+# TORCH_FIND_LINKS: where uv finds the CPU torch wheel (a page or a local folder of wheels).
+TORCH_FIND_LINKS ?= https://download.pytorch.org/whl/cpu/torch/
+TORCH_VERSION = $(subst torch==,,$(firstword $(TORCH_SPEC)))
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -23,23 +31,35 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade course-check
+.PHONY: book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
 	@echo "make test   lint, -W book build, unit tests, browser test, papermill + nbval over every notebook"
 	@echo "make assignments   student versions of every chapter with exercises, in course/release/"
 	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
+	@echo "make lock   re-resolve requirements-lock.txt (the pinned versions make book/test install)"
 	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[book,test,course]"
+	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[book,test,course]"
 	@touch $@
+
+# Re-resolve the lock: newest versions within pyproject.toml's ranges, every extra, torch's CPU
+# build (its version from TORCH_SPEC, written without +cpu so that any build of it satisfies it).
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(UV_SPEC)"
+	echo "torch==$(TORCH_VERSION)+cpu" > $(VENV)/torch-cpu.txt
+	$(BIN)/python -m uv pip compile pyproject.toml --all-extras --upgrade --python $(BIN)/python \
+	  --find-links $(TORCH_FIND_LINKS) --override $(VENV)/torch-cpu.txt \
+	  --custom-compile-command "make lock" -o $(LOCK)
+	sed -i.bak 's/^torch==\(.*\)+cpu$$/torch==\1/' $(LOCK) && rm $(LOCK).bak
 
 # Chromium for the browser test (tests/test_browser.py): Debian's package, installed once, as
 # root, with the network (the tests themselves run without it).  Elsewhere, point CHROMIUM at one.

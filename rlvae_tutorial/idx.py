@@ -5,12 +5,19 @@ files of a dataset (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
 ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each optionally ``.gz``) in ``root``,
 ``root/<name>``, or torchvision's layout ``root/MNIST/raw`` / ``root/FashionMNIST/raw``.
 ``root`` defaults to ``$RLVAE_DATA`` or ``~/.cache/rlvae_tutorial/data``.
+
+Every damaged file (truncated, bad gzip CRC or stream, wrong magic, dtype code or dimensions, or
+not an IDX file at all) raises :class:`IDXFormatError` (a ``ValueError``) naming the file and the
+fix, never a raw ``zlib`` / ``gzip`` / NumPy exception (``tests/test_fuzz_files.py`` flips bytes
+of valid files to check it).
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +36,10 @@ FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
+class IDXFormatError(ValueError):
+    """A data file is damaged or is not what it should be; the message names it and the fix."""
+
+
 def _open(path: Path):  # noqa: ANN202 - a binary file object
     with open(path, "rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"
@@ -38,23 +49,28 @@ def _open(path: Path):  # noqa: ANN202 - a binary file object
 def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (gzipped or not) into an array of its stored shape and dtype."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not an IDX file")
     try:
         with _open(path) as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{path} could not be read ({exc}); the file is corrupt: fetch it again") from exc
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:  # bad CRC, damaged or truncated gzip stream
+        raise IDXFormatError(f"{path} could not be read ({type(exc).__name__}: {exc}); the file is corrupt: "
+                             "fetch it again") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()}); fetch it again")
+        raise IDXFormatError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()}); fetch it again")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path} is truncated inside its header; fetch it again")
+        raise IDXFormatError(f"{path} is truncated inside its header; fetch it again")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for damaged sizes
     if len(raw) - header != expected:
-        raise ValueError(f"{path} holds {len(raw) - header} bytes of data, expected {expected} for shape "
-                         f"{shape}: the file is truncated or corrupt; fetch it again")
+        raise IDXFormatError(f"{path} holds {len(raw) - header} bytes of data, expected {expected} for shape "
+                             f"{shape}: the file is truncated or corrupt; fetch it again")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -124,8 +140,16 @@ def load_mnist(
             "(needs `pip install torchvision` and a network). The book's chapters use the embedded digits instead."
         )
     images, labels = (read_idx(p) for p in paths)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{paths[0]} and {paths[1]} do not match: images {images.shape}, labels {labels.shape}")
+    fix = f"fetch the {dataset} files again from {url}"
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise IDXFormatError(f"{paths[0]} holds {images.dtype} images of shape {images.shape}, not uint8 "
+                             f"(N, 28, 28): it is not an {dataset} image file or it is damaged; {fix}")
+    if labels.dtype != np.uint8 or labels.ndim != 1 or (labels > 9).any():
+        raise IDXFormatError(f"{paths[1]} holds {labels.dtype} labels of shape {labels.shape} (max "
+                             f"{labels.max(initial=0)}), not uint8 (N,) in 0..9: it is damaged; {fix}")
+    if len(images) != len(labels):
+        raise IDXFormatError(f"{paths[0]} and {paths[1]} do not match: images {images.shape}, labels "
+                             f"{labels.shape}; {fix}")
     x = torch.from_numpy(images.astype(np.float32) / 255.0)
     if binarize:
         x = (x > 0.5).float()

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rlvae_tutorial.checkpoint import save_checkpoint
+from rlvae_tutorial.checkpoint import check_checkpoint_path, save_checkpoint
 
 Batch = Any  # a Tensor, a tuple of Tensors, or whatever an iterable data source yields
 Metrics = Mapping[str, Tensor | float]
@@ -75,13 +75,15 @@ class History:
     Records hold ``epoch`` (1-based), ``time`` (seconds since the start), the batch-size weighted
     means of ``loss`` and of every metric of the loss function, and, on evaluation epochs, the
     validation metrics (``val_loss``, ``val_<metric>``, and whatever ``val_fn`` returns).
-    ``history["val_loss"]`` is that column, with NaN on epochs without it.
+    ``history["val_loss"]`` is that column, with NaN on epochs without it.  ``skipped_batches``
+    counts empty batches (zero rows, e.g. from a custom loader): no loss, no optimiser step.
     """
 
     records: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None
     best_value: float | None = None
     stopped_early: bool = False
+    skipped_batches: int = 0
 
     def __len__(self) -> int:
         return len(self.records)
@@ -173,6 +175,8 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, data: Data, batch_size: int
     steps: list[tuple[int, Metrics]] = []
     try:
         for batch in _batches(data, batch_size, None):
+            if _size(batch) == 0:  # an empty batch has no mean (NaN); it weighs nothing anyway
+                continue
             loss, metrics = loss_fn(model, batch)
             steps.append((_size(batch), {"loss": loss, **metrics}))
     finally:
@@ -209,8 +213,14 @@ def train(
     ``val_data`` (keys ``val_loss``, ``val_<metric>``), plus ``val_fn(model)``'s dict.
     With validation, ``config.patience`` stops early and ``config.keep_best`` restores the best
     weights.  ``checkpoint``: a path where the final (best, with keep_best) weights are saved.
-    A non-finite loss raises ``FloatingPointError`` naming the likely cause.
+    A non-finite loss raises ``FloatingPointError`` naming the likely cause, before any optimiser
+    step on it.  Empty data, and a checkpoint path the model cannot be saved to, fail up front.
     """
+    for name, d in (("data", data), ("val_data", val_data)):
+        if isinstance(d, (Tensor, tuple)) and _n_rows(d) == 0:
+            raise ValueError(f"{name} has no rows: pass at least one example (or {name}=None)")
+    if checkpoint is not None:
+        check_checkpoint_path(model, checkpoint)
     validate = val_data is not None or val_fn is not None
     if config.patience is not None and not validate:
         raise ValueError("early stopping (TrainConfig.patience) needs validation: pass val_data= or val_fn=")
@@ -242,6 +252,9 @@ def train(
             steps: list[tuple[int, Metrics]] = []  # (batch size, metrics) of every step
             loss_sum, count = 0.0, 0
             for step, batch in enumerate(_batches(data, config.batch_size, generator)):
+                if _size(batch) == 0:  # nothing to learn from: its mean loss would be NaN
+                    history.skipped_batches += 1
+                    continue
                 loss, metrics = loss_fn(model, batch)
                 if loss.dim() != 0:
                     raise ValueError(f"loss_fn must return a scalar loss (average over the batch), got shape {tuple(loss.shape)}")

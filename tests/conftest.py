@@ -1,13 +1,25 @@
-"""Shared test set-up: one torch thread, like the book, and the repository root."""
+"""Shared test set-up: one torch thread, like the book, and the repository root; Hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property-based tests (tests/test_properties.py): bounded in examples and time everywhere, and
+# deterministic (derandomize: the same examples every run) in CI and `make test` (RLVAE_QUICK=1).
+# HYPOTHESIS_PROFILE=dev explores new random examples each run.  No example database is written.
+settings.register_profile("ci", max_examples=60, deadline=timedelta(seconds=2), derandomize=True,
+                          database=None, print_blob=True)
+settings.register_profile("dev", max_examples=60, deadline=timedelta(seconds=2), database=None)
+_deterministic = os.environ.get("CI") or os.environ.get("RLVAE_QUICK")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _deterministic else "dev"))
 
 
 @pytest.fixture(autouse=True, scope="session")

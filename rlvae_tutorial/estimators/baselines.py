@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.vae.models import mlp
 
 
@@ -17,6 +18,7 @@ def ema_update(value: Tensor, target: Tensor, decay: float) -> Tensor:
     """One step of an exponential moving average: decay * value + (1 - decay) * target."""
     if not 0.0 <= decay < 1.0:
         raise ValueError(f"decay must be in [0, 1), got {decay}")
+    value, target = as_floats(value, target)
     return decay * value + (1.0 - decay) * target
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.dtypes import as_float, as_floats
+
 
 def logistic_noise(
     shape: tuple[int, ...] | torch.Size,
@@ -38,6 +40,7 @@ def relaxed_bernoulli(logits: Tensor, temperature: float, noise: Tensor) -> Tens
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
+    logits, noise = as_floats(logits, noise)
     return torch.sigmoid((logits + noise) / temperature)
 
 
@@ -49,5 +52,5 @@ def straight_through_bernoulli(logits: Tensor, temperature: float, noise: Tensor
     of the true gradient.  Shapes as in :func:`relaxed_bernoulli`.
     """
     soft = relaxed_bernoulli(logits, temperature, noise)
-    hard = (logits.detach() + noise > 0).to(soft.dtype)
+    hard = (as_float(logits).detach() + noise > 0).to(soft.dtype)
     return hard + (soft - soft.detach())  # exactly hard in value: (soft - soft.detach()) == 0

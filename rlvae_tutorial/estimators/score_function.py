@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.dtypes import as_float, as_floats
+
 
 def score_function_surrogate(log_prob: Tensor, reward: Tensor, baseline: Tensor | float | None = None) -> Tensor:
     """Surrogate objective s = log_prob * (reward - baseline), reward and baseline detached.
@@ -29,6 +31,9 @@ def score_function_surrogate(log_prob: Tensor, reward: Tensor, baseline: Tensor 
     """
     if not isinstance(log_prob, Tensor) or not isinstance(reward, Tensor):
         raise TypeError("log_prob and reward must be tensors (log q(z) of the sampled z, and r(z))")
+    log_prob, reward = as_floats(log_prob, reward)
+    if isinstance(baseline, Tensor):
+        baseline = as_float(baseline, reward.dtype)
     advantage = reward.detach()
     if baseline is not None:
         advantage = advantage - (baseline.detach() if isinstance(baseline, Tensor) else baseline)
@@ -63,7 +68,7 @@ def leave_one_out_baseline(rewards: Tensor) -> Tensor:
             f"the leave-one-out baseline needs K >= 2 samples per input along dim 0, got shape "
             f"{tuple(rewards.shape)}; draw several z per x (rewards of shape (K, B))"
         )
-    r = rewards.detach()
+    r = as_float(rewards).detach()
     k = r.shape[0]
     return (r.sum(dim=0, keepdim=True) - r) / (k - 1)
 
@@ -75,7 +80,7 @@ def normalize_advantages(advantage: Tensor, eps: float = 1e-8) -> Tensor:
     variance normalisation, Mnih & Gregor, 2014).  Subtracting the batch mean is a baseline that
     uses the current sample, so it adds a bias of order 1/N; dividing changes the effective step size.
     """
-    a = advantage.detach()
+    a = as_float(advantage).detach()
     if a.numel() < 2:
         raise ValueError(f"normalising needs at least two advantages, got shape {tuple(a.shape)}")
     return (a - a.mean()) / (a.std() + eps)

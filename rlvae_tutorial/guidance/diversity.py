@@ -12,12 +12,15 @@ import math
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.dtypes import as_float, as_floats
+
 
 def mean_pairwise_distance(x: Tensor) -> Tensor:
     """mean_{i != j} ||x_i - x_j||_2 over N samples: ``(N, D) -> ()``; needs N >= 2."""
     if x.dim() != 2 or x.shape[0] < 2:
         raise ValueError(f"need samples of shape (N, D) with N >= 2, got {tuple(x.shape)}")
     n = x.shape[0]
+    x = as_float(x)
     d = torch.cdist(x, x)  # (N, N), zero diagonal
     return d.sum() / (n * (n - 1))
 
@@ -26,7 +29,7 @@ def nearest_index(x: Tensor, reference: Tensor) -> Tensor:
     """Index of the nearest (Euclidean) row of ``reference`` ``(M, D)`` for each x ``(N, D)``: ``(N,)``."""
     if x.dim() != 2 or reference.dim() != 2 or x.shape[1] != reference.shape[1]:
         raise ValueError(f"need x (N, D) and reference (M, D), got {tuple(x.shape)} and {tuple(reference.shape)}")
-    return torch.cdist(x, reference).argmin(dim=1)
+    return torch.cdist(*as_floats(x, reference)).argmin(dim=1)
 
 
 def distinct_nearest(x: Tensor, reference: Tensor) -> int:

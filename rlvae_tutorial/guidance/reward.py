@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.dtypes import as_float, as_floats
+
 
 def kl_penalized_reward(reward: Tensor, log_pi: Tensor, log_prior: Tensor, lam: float) -> Tensor:
     """r - lam * (log pi(z) - log p(z)): all ``(...)`` of one shape -> ``(...)``.
@@ -31,6 +33,7 @@ def kl_penalized_reward(reward: Tensor, log_pi: Tensor, log_prior: Tensor, lam: 
             f"reward {tuple(reward.shape)}, log_pi {tuple(log_pi.shape)} and log_prior "
             f"{tuple(log_prior.shape)} must have one shape: one value per sample"
         )
+    reward, log_pi, log_prior = as_floats(reward, log_pi, log_prior)
     return reward - lam * (log_pi - log_prior)
 
 
@@ -41,6 +44,7 @@ def gaussian_kl_closed_form(loc: Tensor, log_scale: Tensor) -> Tensor:
     """
     if loc.shape != log_scale.shape:
         raise ValueError(f"loc {tuple(loc.shape)} and log_scale {tuple(log_scale.shape)} must have one shape")
+    loc, log_scale = as_floats(loc, log_scale)
     return 0.5 * (torch.exp(2 * log_scale) + loc.pow(2) - 1.0 - 2 * log_scale).sum(dim=-1)
 
 
@@ -49,7 +53,7 @@ def classifier_log_prob_reward(logits: Tensor, target: Tensor | int) -> Tensor:
 
     ``target``: one class for all, or a long tensor broadcastable to ``logits.shape[:-1]``.
     """
-    log_p = torch.log_softmax(logits, dim=-1)
+    log_p = torch.log_softmax(as_float(logits), dim=-1)
     target_t = torch.as_tensor(target, device=logits.device, dtype=torch.long)
     target_t = target_t.expand(logits.shape[:-1])
     if int(target_t.min()) < 0 or int(target_t.max()) >= logits.shape[-1]:
@@ -70,5 +74,6 @@ def token_reinforce_loss(token_log_probs: Tensor, mask: Tensor, advantage: Tenso
         raise ValueError(
             f"advantage must be (B,) = {tuple(token_log_probs.shape[:1])}, one per sequence; got {tuple(advantage.shape)}"
         )
+    token_log_probs, advantage = as_floats(token_log_probs, advantage)
     seq_log_prob = (token_log_probs * mask.to(token_log_probs.dtype)).sum(dim=-1)  # (B,)
     return -(advantage.detach() * seq_log_prob).mean()

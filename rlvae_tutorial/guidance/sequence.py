@@ -140,6 +140,13 @@ class FinetuneConfig:
     lr: float = 1e-3
     max_len: int = 12
 
+    def __post_init__(self) -> None:
+        if self.n_samples < 2:
+            raise ValueError(f"n_samples must be >= 2 for the leave-one-out baseline, got {self.n_samples}")
+        if self.steps < 1 or self.lr <= 0 or self.max_len < 1 or self.beta < 0:
+            raise ValueError(f"FinetuneConfig needs steps >= 1, lr > 0, max_len >= 1 and beta >= 0, got "
+                             f"steps={self.steps}, lr={self.lr}, max_len={self.max_len}, beta={self.beta}")
+
 
 def finetune_loss(
     policy: SeqDecoder,

@@ -21,6 +21,7 @@ from gymnasium.vector import VectorEnv
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
 from rlvae_tutorial.rl.reinforce import TrainResult
 from rlvae_tutorial.rl.returns import gae
@@ -81,6 +82,7 @@ def actor_critic_loss(log_probs: Tensor, advantages: Tensor, values: Tensor, ret
     shapes = {tuple(t.shape) for t in (log_probs, advantages, values, returns, entropy)}
     if len(shapes) != 1 or log_probs.ndim != 1:
         raise ValueError(f"all inputs must have the same shape (N,), got {sorted(shapes)}")
+    log_probs, advantages, values, returns, entropy = as_floats(log_probs, advantages, values, returns, entropy)
     policy_loss = -(log_probs * advantages.detach()).mean()
     value_loss = (values - returns.detach()).pow(2).mean()
     return policy_loss + value_coef * value_loss - entropy_coef * entropy.mean()
@@ -142,6 +144,9 @@ def train_actor_critic(
             n_valid = int(valid.sum())
             history.env_steps += n_valid
             bar.update(n_valid)
+            if n_valid == 0:  # only autoreset steps: no loss (it would be NaN), no optimiser step
+                history.skipped_updates += 1
+                continue
             obs_t = to_tensor(obs_buf.reshape(T * B, obs_dim), device)
             v_pred = value(obs_t)  # (T*B,) scaled values
             with torch.no_grad():

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from rlvae_tutorial.dtypes import as_float, float_dtype
 from rlvae_tutorial.rl.policies import TabularSoftmaxPolicy
 from rlvae_tutorial.rl.reinforce import reinforce_loss
 
@@ -64,13 +65,13 @@ def book_bandit() -> Bandit:
 
 def expected_reward(logits: Tensor, bandit: Bandit) -> Tensor:
     r""":math:`J(\theta) = \frac1S \sum_{s,a} \pi_\theta(a|s) \mu(s,a)`.  logits: ``(S, K)`` -> scalar."""
-    return (torch.softmax(logits, -1) * bandit.means).sum(-1).mean()
+    return (torch.softmax(as_float(logits), -1) * bandit.means).sum(-1).mean()
 
 
 def exact_gradient(logits: Tensor, bandit: Bandit) -> Tensor:
     r"""The exact :math:`\nabla_\theta J = \frac1S\,\pi(a|s)\,(\mu(s,a) - V^\pi(s))`, with
     :math:`V^\pi(s) = \sum_a \pi(a|s)\mu(s,a)`.  logits: ``(S, K)`` -> ``(S, K)``."""
-    probs = torch.softmax(logits, -1)
+    probs = torch.softmax(as_float(logits), -1)
     values = (probs * bandit.means).sum(-1, keepdim=True)
     return probs * (bandit.means - values) / bandit.n_contexts
 
@@ -80,7 +81,8 @@ def softmax_score(logits: Tensor, actions: Tensor) -> Tensor:
 
     logits: ``(n, K)``; actions: ``(n,)`` -> ``(n, K)``.
     """
-    onehot = torch.nn.functional.one_hot(actions, logits.shape[-1]).to(logits.dtype)
+    logits = as_float(logits)
+    onehot = torch.nn.functional.one_hot(actions.long(), logits.shape[-1]).to(logits.dtype)
     return onehot - torch.softmax(logits, -1)
 
 
@@ -101,7 +103,7 @@ def moving_average_baseline(rewards: Tensor, decay: float, init: float = 0.0) ->
     for i, ri in enumerate(r):
         out[i] = b
         b = decay * b + (1.0 - decay) * ri
-    return torch.as_tensor(out, dtype=rewards.dtype, device=rewards.device)
+    return torch.as_tensor(out, dtype=float_dtype(rewards), device=rewards.device)
 
 
 def learned_value_baseline(contexts: Tensor, rewards: Tensor, n_contexts: int, lr: float) -> Tensor:
@@ -117,7 +119,7 @@ def learned_value_baseline(contexts: Tensor, rewards: Tensor, n_contexts: int, l
     for i in range(len(r)):
         out[i] = table[s[i]]
         table[s[i]] += lr * (r[i] - table[s[i]])
-    return torch.as_tensor(out, dtype=rewards.dtype, device=rewards.device)
+    return torch.as_tensor(out, dtype=float_dtype(rewards), device=rewards.device)
 
 
 def baseline_values(baseline: str, contexts: Tensor, rewards: Tensor, n_contexts: int,
@@ -125,7 +127,7 @@ def baseline_values(baseline: str, contexts: Tensor, rewards: Tensor, n_contexts
     """The baseline ``b_i`` for each round of a stream: ``"none"`` (0), ``"moving_average"``
     (decay ``1 - lr``) or ``"value"`` (learned per context with step ``lr``)."""
     if baseline == "none":
-        return torch.zeros_like(rewards)
+        return torch.zeros_like(as_float(rewards))
     if baseline == "moving_average":
         return moving_average_baseline(rewards, 1.0 - lr)
     if baseline == "value":
@@ -162,6 +164,15 @@ class BanditConfig:
     lr: float = 0.05
     baseline: str = "value"
     baseline_lr: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch < 1:
+            raise ValueError(f"BanditConfig needs steps >= 1 and batch >= 1 (rounds per update: an empty "
+                             f"batch has no mean reward), got steps={self.steps}, batch={self.batch}")
+        if self.lr <= 0 or not 0.0 < self.baseline_lr <= 1.0:
+            raise ValueError(f"BanditConfig needs lr > 0 and baseline_lr in (0, 1], got {self.lr}, {self.baseline_lr}")
+        if self.baseline not in BANDIT_BASELINES:
+            raise ValueError(f"baseline must be one of {BANDIT_BASELINES}, got {self.baseline!r}")
 
 
 @dataclass

@@ -25,6 +25,7 @@ from gymnasium.vector import VectorEnv
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.rl.policies import _check_obs, mlp
 from rlvae_tutorial.rl.rollout import (
     TrainHistory,
@@ -117,6 +118,7 @@ def dqn_targets(rewards: Tensor, next_q_target: Tensor, terminated: Tensor, gamm
             f"expected rewards (B,), next_q_target (B, A) and terminated (B,), got {tuple(rewards.shape)}, "
             f"{tuple(next_q_target.shape)} and {tuple(terminated.shape)}"
         )
+    rewards, next_q_target = as_floats(rewards, next_q_target)
     if next_q_online is None:
         next_value = next_q_target.max(-1).values
     else:
@@ -124,7 +126,8 @@ def dqn_targets(rewards: Tensor, next_q_target: Tensor, terminated: Tensor, gamm
             raise ValueError(f"next_q_online must have next_q_target's shape {tuple(next_q_target.shape)}, "
                              f"got {tuple(next_q_online.shape)}")
         next_value = next_q_target.gather(-1, next_q_online.argmax(-1, keepdim=True)).squeeze(-1)
-    return (rewards + gamma * (~terminated.bool()) * next_value).detach()
+    not_done = (~terminated.bool()).to(next_value.dtype)  # so gamma is not rounded to float32
+    return (rewards + gamma * not_done * next_value).detach()
 
 
 def dqn_loss(q_values: Tensor, actions: Tensor, targets: Tensor) -> Tensor:
@@ -135,6 +138,7 @@ def dqn_loss(q_values: Tensor, actions: Tensor, targets: Tensor) -> Tensor:
     if q_values.ndim != 2 or actions.shape != (q_values.shape[0],) or targets.shape != actions.shape:
         raise ValueError(f"expected q_values (B, A), actions (B,) and targets (B,), got "
                          f"{tuple(q_values.shape)}, {tuple(actions.shape)} and {tuple(targets.shape)}")
+    q_values, targets = as_floats(q_values, targets)
     q_taken = q_values.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
     return F.smooth_l1_loss(q_taken, targets.detach())
 

@@ -20,6 +20,7 @@ from gymnasium.vector import VectorEnv
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
 from rlvae_tutorial.rl.returns import discounted_returns
 from rlvae_tutorial.rl.rollout import (
@@ -102,6 +103,7 @@ def reinforce_loss(log_probs: Tensor, weights: Tensor) -> Tensor:
         raise ValueError(
             f"log_probs and weights must both be (N,), got {tuple(log_probs.shape)} and {tuple(weights.shape)}"
         )
+    log_probs, weights = as_floats(log_probs, weights)
     return -(log_probs * weights.detach()).mean()
 
 

@@ -12,7 +12,9 @@ does); these functions only ever see ``terminated``.
 
 The recursions run backwards over time in float64 NumPy on the CPU: for the small tensors of
 this book a Python loop over NumPy rows is ~100x faster than over torch elements.  Rewards,
-values and flags are data, so no gradient flows through the result.
+values and flags are data, so no gradient flows through the result.  Integer or bool rewards
+and values are fine (the package's dtype policy, :mod:`rlvae_tutorial.dtypes`): the result is
+floating, ``[0, 0, 1]`` gives ``[0.81, 0.9, 1.0]`` for gamma = 0.9.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import Tensor
+
+from rlvae_tutorial.dtypes import float_dtype
 
 
 def _as_numpy(x: Tensor | np.ndarray, name: str) -> np.ndarray:
@@ -84,7 +88,8 @@ def discounted_returns(
     stream ends with the episode; pass :math:`V(s_T)` to bootstrap an unfinished one).
 
     rewards: ``(T,)`` or ``(B, T)``; terminated: same shape, bool (or ``None``: one episode per
-    row); next_value: scalar or ``(B,)``  ->  returns of the same shape and dtype as ``rewards``.
+    row); next_value: scalar or ``(B,)``  ->  returns of the same shape as ``rewards``, floating
+    (``rewards``' dtype, or torch's default dtype for integer rewards).
     """
     _check_layout(rewards)
     _check_gamma(gamma)
@@ -95,7 +100,7 @@ def discounted_returns(
     for t in range(r.shape[-1] - 1, -1, -1):
         acc = r[..., t] + gamma * not_done[..., t] * acc
         out[..., t] = acc
-    return torch.as_tensor(out, dtype=rewards.dtype, device=rewards.device)
+    return torch.as_tensor(out, dtype=float_dtype(rewards), device=rewards.device)
 
 
 def gae(
@@ -116,7 +121,8 @@ def gae(
     ``advantages + values``.
 
     rewards, values: ``(T,)`` or ``(B, T)``; next_value: scalar or ``(B,)``; terminated: same
-    shape as rewards, bool, or ``None``  ->  advantages, same shape and dtype as ``rewards``.
+    shape as rewards, bool, or ``None``  ->  advantages, same shape as ``rewards``, in the
+    floating dtype of rewards and values together (float32 for integer rewards and values).
     """
     _check_layout(rewards)
     _check_gamma(gamma)
@@ -137,4 +143,4 @@ def gae(
     for t in range(r.shape[-1] - 1, -1, -1):
         acc = delta[..., t] + gamma * lam * not_done[..., t] * acc
         out[..., t] = acc
-    return torch.as_tensor(out, dtype=rewards.dtype, device=rewards.device)
+    return torch.as_tensor(out, dtype=float_dtype(rewards, values), device=rewards.device)

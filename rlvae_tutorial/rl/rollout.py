@@ -123,7 +123,8 @@ class TrainHistory:
     wall time spent training, evaluations excluded (``train_cpu_seconds``: the same in CPU time of
     this process, less sensitive to a busy machine); ``solved_*`` the first evaluation whose mean
     reached the target (``None`` if none did).  Env steps count real transitions only (not the
-    autoreset steps).
+    autoreset steps).  ``skipped_updates``: rollouts that held no real transition (only autoreset
+    steps), on which no loss was recorded and no optimiser stepped.
     """
 
     episode_steps: list[int] = field(default_factory=list)
@@ -138,6 +139,7 @@ class TrainHistory:
     solved_step: int | None = None
     solved_seconds: float | None = None
     solved_cpu_seconds: float | None = None
+    skipped_updates: int = 0
 
 
 @torch.no_grad()

@@ -140,6 +140,9 @@ def q_learning_update(Q: np.ndarray, s: int, a: int, r: float, s_next: int, term
 
     Returns the TD error.  A truncated step (time limit) is NOT terminal: pass ``terminated=False``.
     """
+    if not np.issubdtype(Q.dtype, np.floating):
+        raise TypeError(f"Q must be a floating array to be updated in place, got {Q.dtype}: "
+                        "create it with np.zeros((S, A)) or convert it with Q.astype(float)")
     target = r + (0.0 if terminated else gamma * Q[s_next].max())
     td = target - Q[s, a]
     Q[s, a] += lr * td

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Bernoulli, Distribution, Independent, Normal, kl_divergence
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.estimators.relaxed import logistic_noise, straight_through_bernoulli
 from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
@@ -33,6 +34,7 @@ def elbo_reward(log_px_z: Tensor, log_qz: Tensor, log_pz: Tensor, beta: float = 
     The negative of the beta-VAE loss L_rec + beta * L_kl with L_rec = -log p(x|z) and the
     single-sample KL L_kl = log q(z|x) - log p(z).  Its mean over z ~ q(z|x) is the beta-ELBO.
     """
+    log_px_z, log_qz, log_pz = as_floats(log_px_z, log_qz, log_pz)
     return log_px_z - beta * (log_qz - log_pz)
 
 

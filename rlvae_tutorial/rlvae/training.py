@@ -105,6 +105,9 @@ def train_policy_vae(
     config = config or TrainConfig()
     if (epochs is None) == (flops is None):
         raise ValueError("give exactly one of epochs= or flops=")
+    for name, d in (("x_train", x_train), ("x_val", x_val)):
+        if (d[0] if isinstance(d, tuple) else d).shape[0] == 0:  # an ELBO over no rows is NaN
+            raise ValueError(f"{name} has no rows: pass at least one example")
     per_epoch = epoch_flops(model, x_train, config.batch_size)
     if flops is not None:
         epochs = max(1, int(flops // per_epoch))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rlvae_tutorial.dtypes import as_float
 from rlvae_tutorial.vae.models import VAE
 
 
@@ -16,7 +17,7 @@ def active_units(mu: Tensor, threshold: float = 0.01) -> Tensor:
     """
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"mu must be (N, D) with N >= 2 inputs, got shape {tuple(mu.shape)}")
-    return mu.var(dim=0) > threshold
+    return as_float(mu).var(dim=0) > threshold
 
 
 def moment_matched_kl(codes: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, kl_divergence
 
+from rlvae_tutorial.dtypes import as_float, as_floats
 from rlvae_tutorial.vae.models import VAE, sample_latent
 
 
@@ -24,6 +25,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """
     if mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    mu, logvar = as_floats(mu, logvar)
     return 0.5 * (torch.exp(logvar) + mu.pow(2) - 1.0 - logvar).sum(dim=-1)
 
 
@@ -32,7 +34,7 @@ def log_mean_exp(values: Tensor, dim: int = 0) -> Tensor:
 
     values: e.g. log-weights ``(K, B)`` -> ``(B,)`` for ``dim=0``.
     """
-    return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
+    return torch.logsumexp(as_float(values), dim=dim) - math.log(values.shape[dim])
 
 
 def kl_per_dim(qz: Distribution, pz: Distribution) -> Tensor:
@@ -119,7 +121,7 @@ def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
     """
     if free_bits < 0:
         raise ValueError(f"free_bits must be >= 0 nats per dimension, got {free_bits}")
-    return kl_dims.mean(dim=0).clamp(min=free_bits).sum()
+    return as_float(kl_dims).mean(dim=0).clamp(min=free_bits).sum()
 
 
 def kl_warmup(step: int, warmup_steps: int, beta: float = 1.0) -> float:

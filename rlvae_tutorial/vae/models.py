@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.vae.config import VAEConfig
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
@@ -35,6 +36,7 @@ def reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor) -> Tensor:
     mu, logvar: ``(B, D)``; eps: ``(..., B, D)`` -> z of eps's shape.  The randomness is in
     ``eps`` alone, so z is a differentiable function of (mu, logvar).
     """
+    mu, logvar, eps = as_floats(mu, logvar, eps)
     return mu + torch.exp(0.5 * logvar) * eps
 
 
