@@ -45,7 +45,7 @@ NOT_IDX = [
     b"",
     b"\x00",
     b"<!DOCTYPE html><html><body>404 Not Found</body></html>\n",
-    gzip.compress(b"<html>rate limited</html>"),
+    gzip.compress(b"<html>rate limited</html>", mtime=0),
     b"\x1f\x8b",
     b"\x1f\x8b\x08\x00garbage",
     zlib.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"),  # zlib, not gzip
@@ -151,8 +151,8 @@ def test_damaged_mnist_files_raise_the_package_error_or_load(tmp_path: Path, gz:
     [
         (b"", "not an IDX file"),
         (b"<html>404</html>", "not an IDX file"),
-        (gzip.compress(b"<html>404</html>"), "not an IDX file"),
-        (gzip.compress(b"\x00\x00\x08\x03\x00\x00"), "truncated inside its header"),
+        (gzip.compress(b"<html>404</html>", mtime=0), "not an IDX file"),
+        (gzip.compress(b"\x00\x00\x08\x03\x00\x00", mtime=0), "truncated inside its header"),
         (b"\x00\x00\x07\x01\x00\x00\x00\x01\x00", "bad magic number"),  # unknown dtype code 0x07
         (b"\x00\x00\x08\x01\x00\x00\x00\x05abc", "holds 3 bytes of data, expected 5"),
         (b"\x00\x00\x08\x02\xff\xff\xff\xff\xff\xff\xff\xff\x00", "expected 18446744065119617025"),
