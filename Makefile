@@ -23,7 +23,7 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade course-check
+.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
@@ -31,6 +31,7 @@ help:
 	@echo "make assignments   student versions of every chapter with exercises, in course/release/"
 	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
 	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
+	@echo "make pdf    the PDF edition, _build/pdf/rlvae-tutorial.pdf, printed from the full build"
 
 install: $(STAMP)
 
@@ -96,6 +97,13 @@ course-check: $(STAMP)
 # Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ...").
 grade: $(STAMP)
 	$(OFFLINE) $(BIN)/python scripts/coursekit.py grade $(A)
+
+# The PDF edition (scripts/pdf.py): every page of the full build, in _toc.yml order, printed by
+# Chromium after MathJax has typeset it, merged by pypdf with bookmarks and page numbers; then
+# copied into _build/html and linked from every page.  Builds the book first if it is not built.
+pdf: $(STAMP) browser
+	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
+	$(OFFLINE) env RLVAE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/pdf.py _build/html _build/pdf/rlvae-tutorial.pdf --link
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
