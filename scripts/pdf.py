@@ -63,6 +63,8 @@ div.cell_output, .output { max-height: none !important; overflow: visible !impor
 img, figure, .cell_output img { max-width: 100% !important; break-inside: avoid; }
 figure { break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; }
+h1 { font-size: 20pt !important; } h2 { font-size: 15pt !important; margin-top: 1.2em !important; }
+h3 { font-size: 12.5pt !important; } h4 { font-size: 11pt !important; }
 table { font-size: 9pt; }
 a:not([href]) { color: inherit !important; text-decoration: none !important; }
 .table-wrapper, .pst-scrollable-table-container { overflow: visible !important; }
