@@ -44,6 +44,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-sync", "--disable-extensions", "--disable-default-apps", "--mute-audio"]
 PAGE = {"format": "A4", "margin": {"top": "16mm", "bottom": "20mm", "left": "16mm", "right": "16mm"}}
 LINK_MARK = "rlvae-pdf-link"
+# The theme's navigation of the chapters (left sidebar), where the PDF link goes.
+NAV = re.compile(r'<nav class="[^"]*\bbd-docs-nav\b')
 
 # Only the article is printed; code wraps instead of running off the page.
 PRINT_CSS = """
@@ -297,12 +299,13 @@ def link_pdf(html_dir: Path, pdf: Path) -> int:
         if {"_static", "_sources", "_images"} & set(page.relative_to(html_dir).parts):
             continue
         text = page.read_text()
-        if LINK_MARK in text or '<nav class="bd-docs-nav' not in text:
+        nav = NAV.search(text)
+        if LINK_MARK in text or not nav:
             continue
         rel = "../" * (len(page.relative_to(html_dir).parts) - 1) + PDF_NAME
         link = (f'<p class="{LINK_MARK}" style="margin:0 0 .5rem 1rem"><a href="{rel}">'
                 "The whole book as a PDF</a></p>")
-        page.write_text(text.replace('<nav class="bd-docs-nav', link + '<nav class="bd-docs-nav', 1))
+        page.write_text(text[:nav.start()] + link + text[nav.start():])
         changed += 1
     return changed
 

@@ -89,7 +89,7 @@ def test_toc_pages_follow_the_toc() -> None:
 
 def test_link_pdf_links_every_page_once(tmp_path: Path) -> None:
     (tmp_path / "book").mkdir()
-    page = '<html><body><nav class="bd-docs-nav x">toc</nav></body></html>'
+    page = '<html><body><nav class="bd-links bd-docs-nav" aria-label="Main">toc</nav></body></html>'
     (tmp_path / "book" / "a.html").write_text(page)
     (tmp_path / "index.html").write_text(page)
     (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4")
@@ -98,6 +98,8 @@ def test_link_pdf_links_every_page_once(tmp_path: Path) -> None:
     assert 'href="../rlvae-tutorial.pdf"' in (tmp_path / "book" / "a.html").read_text()
     assert 'href="rlvae-tutorial.pdf"' in (tmp_path / "index.html").read_text()
     assert (tmp_path / "rlvae-tutorial.pdf").exists()
+    (tmp_path / "other.html").write_text("<html><body>no navigation</body></html>")
+    assert pdf.link_pdf(tmp_path, tmp_path / "b.pdf") == 0
 
 
 @pytest.fixture(scope="module")
