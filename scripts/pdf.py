@@ -72,6 +72,7 @@ a:not([href]) { color: inherit !important; text-decoration: none !important; }
 .table-wrapper, .pst-scrollable-table-container { overflow: visible !important; }
 mjx-container[display="true"] { overflow: visible !important; }
 details.toggle-details, details { display: block; }
+*, *::before, *::after { animation: none !important; transition: none !important; box-shadow: none !important; }
 """
 
 # Runs in each page: wait for MathJax, fonts and images; drop links to the local server (other
@@ -82,7 +83,12 @@ async (css) => {
   for (const img of document.images) { img.loading = "eager"; }
   await Promise.all([...document.images].map(img => img.decode().catch(() => null)));
   await document.fonts.ready;
+  // Folded code (solutions, checks) is printed, labelled "Solution" or "Code cell source".
   for (const d of document.querySelectorAll("details")) { d.open = true; }
+  for (const p of document.querySelectorAll("details > summary .expanded")) {
+    const t = p.textContent.trim().replace(/^Hide\\s+/, "");
+    p.textContent = t.charAt(0).toUpperCase() + t.slice(1);
+  }
   const style = document.createElement("style"); style.textContent = css; document.head.append(style);
   for (const a of document.querySelectorAll("a[href]")) {
     const url = new URL(a.href, location.href);

@@ -14,6 +14,7 @@ import html.parser
 import os
 import re
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -58,17 +59,25 @@ def _article(path: Path) -> _Article:
     return parser
 
 
-def _image_xobjects(page: object) -> set[int]:
-    """Object numbers of the images a page draws (no decoding: fast)."""
+def _image_xobjects(page: object) -> dict[int, tuple[int, int]]:
+    """Object number -> (width, height) in pixels of the images a page draws (no decoding)."""
     xobjects = page.get("/Resources", {}).get("/XObject", {})
-    found = set()
+    found = {}
     for ref in xobjects.values():
         obj = ref.get_object()
         if obj.get("/Subtype") == "/Image":
-            found.add(ref.idnum)
-        elif obj.get("/Subtype") == "/Form":  # images nested in a form (Chromium's tiles)
+            found[ref.idnum] = (int(obj["/Width"]), int(obj["/Height"]))
+        elif obj.get("/Subtype") == "/Form":  # images nested in a form
             found |= _image_xobjects(obj)
     return found
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    """Pixel size from a PNG's header; None for other formats (SVG prints as vectors)."""
+    head = path.read_bytes()[:24] if path.exists() else b""
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
 
 
 def _mathjax_fonts(page: object) -> int:
@@ -145,10 +154,16 @@ def test_the_pdf_edition(printed: tuple[Path, dict, Path]) -> None:
     ends = [*starts[1:], len(pages)]
     for article, doc, start, end in zip(articles, toc_files(), starts, ends, strict=True):
         chapter = pages[start:end]
-        # Every figure of the page is embedded.
-        embedded = set().union(*(_image_xobjects(p) for p in chapter))
-        assert len(embedded) >= len(article.images), (
-            f"{doc}: {len(article.images)} images on the page, {len(embedded)} in the PDF")
+        # Every raster figure of the page is embedded, at its full pixel size (not downsampled).
+        embedded = {}
+        for p in chapter:
+            embedded |= _image_xobjects(p)
+        sizes = [_png_size((html_dir / doc).parent / src) for src in article.images]
+        raster = [s for s in sizes if s is not None]
+        assert len(embedded) >= len(raster), (
+            f"{doc}: {len(raster)} PNG figures on the page, {len(embedded)} images in the PDF")
+        small = [s for s in raster if not any(w >= s[0] and h >= s[1] for w, h in embedded.values())]
+        assert not small, f"{doc}: figures embedded below their pixel size: {small}"
         # Math is typeset: a chapter with formulas uses MathJax's fonts.
         if 'class="math' in (html_dir / f"{doc}.html").read_text(errors="replace"):
             assert any(_mathjax_fonts(p) for p in chapter), f"{doc}: no MathJax glyphs in the PDF"
