@@ -102,6 +102,14 @@ grade: $(STAMP)
 # Chromium after MathJax has typeset it, merged by pypdf with bookmarks and page numbers; then
 # copied into _build/html and linked from every page.  Builds the book first if it is not built.
 pdf: $(STAMP) browser
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's fonts-wqy-microhei: Chinese glyphs for the original post's title"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-microhei; \
+	else \
+	  echo "make pdf needs a Chinese font (fc-list :lang=zh is empty): install one, e.g." \
+	       "Debian's fonts-wqy-microhei" >&2; exit 1; \
+	fi
 	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
 	$(OFFLINE) env RLVAE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/pdf.py _build/html _build/pdf/rlvae-tutorial.pdf --link
 

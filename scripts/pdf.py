@@ -44,6 +44,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-sync", "--disable-extensions", "--disable-default-apps", "--mute-audio"]
 PAGE = {"format": "A4", "margin": {"top": "16mm", "bottom": "20mm", "left": "16mm", "right": "16mm"}}
 LINK_MARK = "rlvae-pdf-link"
+# A4 less the side margins (178 mm) in CSS pixels: the screen layout then matches the printed one.
+PRINT_VIEWPORT = {"width": 672, "height": 950}
 # The theme's navigation of the chapters (left sidebar), where the PDF link goes.
 NAV = re.compile(r'<nav class="[^"]*\bbd-docs-nav\b')
 
@@ -62,7 +64,11 @@ pre, pre code, .highlight pre
   { white-space: pre-wrap !important; overflow-wrap: anywhere; word-break: break-word;
     overflow: visible !important; max-height: none !important; }
 div.cell_output, .output { max-height: none !important; overflow: visible !important; }
-img, figure, .cell_output img { max-width: 100% !important; break-inside: avoid; }
+img, figure, .cell_output img { max-width: 100% !important; height: auto !important; break-inside: avoid; }
+/* Nothing wider than the column: a wide figure would widen the page and clip its left edge. */
+article, article * { max-width: 100% !important; box-sizing: border-box; }
+.bd-container, .bd-container__inner, .bd-main, .bd-content, .bd-article-container, .bd-article
+  { min-width: 0 !important; }
 figure { break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; }
 h1 { font-size: 20pt !important; } h2 { font-size: 15pt !important; margin-top: 1.2em !important; }
@@ -70,7 +76,10 @@ h3 { font-size: 12.5pt !important; } h4 { font-size: 11pt !important; }
 table { font-size: 9pt; }
 a:not([href]) { color: inherit !important; text-decoration: none !important; }
 .table-wrapper, .pst-scrollable-table-container { overflow: visible !important; }
-mjx-container[display="true"] { overflow: visible !important; }
+/* MathJax's hidden copy of each formula for screen readers lays out at its full width and would
+   widen the page; the printed formula is the visible one (scaled to fit below, in PREPARE_JS). */
+mjx-assistive-mml { display: none !important; }
+mjx-container[display="true"] { overflow: visible !important; min-width: 0 !important; }
 details.toggle-details, details { display: block; }
 *, *::before, *::after { animation: none !important; transition: none !important; box-shadow: none !important; }
 """
@@ -93,6 +102,12 @@ async (css) => {
   for (const a of document.querySelectorAll("a[href]")) {
     const url = new URL(a.href, location.href);
     if (url.origin === location.origin && url.pathname !== location.pathname) a.removeAttribute("href");
+  }
+  // A display formula wider than the column is scaled down to fit it (on paper it cannot scroll).
+  for (const m of document.querySelectorAll('mjx-container[display="true"]')) {
+    const avail = m.parentElement.clientWidth;
+    const need = Math.max(m.scrollWidth, ...[...m.querySelectorAll("mjx-math")].map(x => x.scrollWidth));
+    if (need > avail && avail > 0) m.style.zoom = (0.98 * avail / need).toFixed(3);
   }
   const article = document.querySelector("article") || document.body;
   const text = h => { const c = h.cloneNode(true); c.querySelectorAll(".headerlink").forEach(x => x.remove());
@@ -191,7 +206,7 @@ def print_chapters(html_dir: Path, browser: object, origin: str) -> list[Chapter
     from pypdf import PdfReader
 
     chapters = []
-    tab = browser.new_page()
+    tab = browser.new_page(viewport=PRINT_VIEWPORT)  # the printed column's width, to measure
     blocked: list[str] = []
     tab.on("request", lambda r: blocked.append(r.url)
            if not r.url.startswith((origin, "data:", "blob:", "about:")) else None)

@@ -150,6 +150,9 @@ def test_the_pdf_edition(printed: tuple[Path, dict, Path]) -> None:
     assert all(len(t.split()) > 3 for t in texts[1:]), "a page without extractable text"
     raw = [(i + 1, m.group()) for i, t in enumerate(texts) for m in RAW_TEX.finditer(t)]
     assert not raw, f"raw TeX in the PDF (page, text): {raw[:5]}"
+    # The original post's author and title print in Chinese (a missing font gives empty boxes).
+    assert "禅与计算机程序设计艺术" in "".join(texts), (
+        "the post's author does not print: install a Chinese font (Debian: fonts-wqy-microhei)")
 
     ends = [*starts[1:], len(pages)]
     for article, doc, start, end in zip(articles, toc_files(), starts, ends, strict=True):
