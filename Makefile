@@ -31,7 +31,7 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check
+.PHONY: book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
@@ -40,6 +40,7 @@ help:
 	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
 	@echo "make lock   re-resolve requirements-lock.txt (the pinned versions make book/test install)"
 	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
+	@echo "make pdf    the PDF edition, _build/pdf/rlvae-tutorial.pdf, printed from the full build"
 
 install: $(STAMP)
 
@@ -61,8 +62,9 @@ lock:
 	  --custom-compile-command "make lock" -o $(LOCK)
 	sed -i.bak 's/^torch==\(.*\)+cpu$$/torch==\1/' $(LOCK) && rm $(LOCK).bak
 
-# Chromium for the browser test (tests/test_browser.py): Debian's package, installed once, as
-# root, with the network (the tests themselves run without it).  Elsewhere, point CHROMIUM at one.
+# Chromium for the browser and PDF tests (tests/test_browser.py, tests/test_pdf.py) and a Chinese
+# font for the original post's title in the PDF: Debian's packages, installed once, as root, with
+# the network (the tests themselves run without it).  Elsewhere, point CHROMIUM at one.
 browser:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -71,6 +73,14 @@ browser:
 	else \
 	  echo "make test needs Chromium at $(CHROMIUM): install it (Debian: apt-get install chromium)" \
 	       "or run make test CHROMIUM=/path/to/chromium" >&2; exit 1; \
+	fi
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's fonts-wqy-microhei: Chinese glyphs for the original post's title"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-microhei; \
+	else \
+	  echo "the PDF edition (make pdf, and its test in make test) needs a Chinese font (fc-list :lang=zh is empty): install one, e.g." \
+	       "Debian's fonts-wqy-microhei" >&2; exit 1; \
 	fi
 
 # The quick build first: it fails fast, and it measures the quick-mode run times that the
@@ -116,6 +126,13 @@ course-check: $(STAMP)
 # Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ...").
 grade: $(STAMP)
 	$(OFFLINE) $(BIN)/python scripts/coursekit.py grade $(A)
+
+# The PDF edition (scripts/pdf.py): every page of the full build, in _toc.yml order, printed by
+# Chromium after MathJax has typeset it, merged by pypdf with bookmarks and page numbers; then
+# copied into _build/html and linked from every page.  Builds the book first if it is not built.
+pdf: $(STAMP) browser
+	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
+	$(OFFLINE) env RLVAE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/pdf.py _build/html _build/pdf/rlvae-tutorial.pdf --link
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
