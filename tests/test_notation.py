@@ -69,9 +69,15 @@ def page_math(path: Path) -> str:
     return "\n".join((m.group(1) or m.group(2)) for m in MATH.finditer(text))
 
 
+# Back-matter pages that restate the chapters' equations (each linked to the chapter that derives
+# it) use every meaning a symbol has; the chapters are what the Notation page is checked against.
+SUMMARY_PAGES = {NOTATION.stem, "glossary", "cheatsheet"}
+
+
 def book_math() -> dict[str, str]:
     pages = sorted(BOOK.glob("*.ipynb")) + sorted(BOOK.glob("*.md"))
-    return {p.stem: page_math(p) for p in pages if p != NOTATION and ".ipynb_checkpoints" not in p.parts}
+    return {p.stem: page_math(p) for p in pages
+            if p.stem not in SUMMARY_PAGES and ".ipynb_checkpoints" not in p.parts}
 
 
 def _squash(s: str) -> str:
