@@ -29,6 +29,7 @@ from rlvae_tutorial.rlvae.objective import (
     loss_and_surrogate,
     policy_gradient_loss,
     sample_reward,
+    score_advantage,
 )
 from rlvae_tutorial.rlvae.probe import (
     encoder_head,
@@ -75,6 +76,7 @@ __all__ = [
     "probe_directions",
     "probe_estimators",
     "sample_reward",
+    "score_advantage",
     "step_flops",
     "train_estimators",
     "train_policy_vae",

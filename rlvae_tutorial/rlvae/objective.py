@@ -65,6 +65,24 @@ class Terms(NamedTuple):
     kl: Tensor
 
 
+def score_advantage(config: PolicyGradientConfig, reward: Tensor, baseline: Tensor | None = None) -> Tensor:
+    """r - b for ``config.baseline``, normalised if ``config.normalize``: ``(K, ...) -> (K, ...)``.
+
+    b is 0 (``"none"``), the given ``baseline`` (``"ema"``: the moving average, ``"learned"``:
+    b(x) ``(...)``), or, for ``"loo"``, the mean reward of the other K - 1 samples of the same x.
+    """
+    if config.baseline == "loo":
+        b: Tensor | None = leave_one_out_baseline(reward)
+    elif config.baseline in ("ema", "learned"):
+        if baseline is None:
+            raise ValueError(f"baseline={config.baseline!r} needs its value: pass baseline=")
+        b = baseline
+    else:
+        b = None
+    advantage = reward - b if b is not None else reward
+    return normalize_advantages(advantage) if config.normalize else advantage
+
+
 def estimator_terms(
     config: PolicyGradientConfig,
     qz: Distribution,
@@ -101,34 +119,20 @@ def estimator_terms(
     if extra_reward is not None:
         reward = reward + extra_reward(z.detach(), px).detach()
     if config.gradient == "score":
-        if config.baseline == "loo":
-            b: Tensor | None = leave_one_out_baseline(reward)
-        elif config.baseline in ("ema", "learned"):
-            if baseline is None:
-                raise ValueError(f"baseline={config.baseline!r} needs its value: pass baseline=")
-            b = baseline
-        else:
-            b = None
-        advantage = reward - b if b is not None else reward
-        if config.normalize:
-            advantage = normalize_advantages(advantage)
-        surrogate = score_function_surrogate(log_q, advantage) + log_px
+        surrogate = score_function_surrogate(log_q, score_advantage(config, reward, baseline)) + log_px
     else:
         surrogate = log_px - config.beta * latent_kl(qz, prior)  # (K, ...) by broadcasting
     return Terms(surrogate.mean(0), reward, log_px.detach(), (log_q - log_p).detach())
 
 
 def loss_and_surrogate(model: PolicyVAE, batch: Any) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-    """The loss value and the surrogate loss of one step, kept apart as Pyro's ``TraceGraph_ELBO``
-    keeps ``loss`` and ``surrogate_loss``: ``(model, x or (x, ...)) -> (loss, surrogate, metrics)``.
+    """One step's loss value and surrogate loss, kept apart as in Pyro's ``TraceGraph_ELBO``.
 
-    loss (detached scalar): -mean(r), the Monte Carlo negative beta-ELBO (plus any extra reward):
-    the number to watch.  surrogate (scalar): a tensor whose *gradient* is minus the estimator
-    (plus, with a learned baseline, its squared error's gradient, which only reaches b(x)); its
-    value means nothing.  metrics (means over the batch and the K samples): ``reward``, ``elbo`` =
-    recon - kl (beta = 1, no extra reward), ``recon`` = log p(x|z), ``kl`` = log q(z|x) - log p(z),
-    and with a learned baseline ``baseline_mse``.  The EMA baseline is updated after use, in
-    training mode only.
+    ``(model, x or (x, ...)) -> (loss, surrogate, metrics)``.  loss: -mean(r), detached, the Monte
+    Carlo negative beta-ELBO (plus any extra reward).  surrogate: its *gradient* is minus the
+    estimator (plus a learned b(x)'s squared-error gradient); its value means nothing.  metrics:
+    ``reward``, ``elbo``, ``recon``, ``kl`` (and ``baseline_mse``), means over batch and K samples.
+    The EMA baseline is updated after use, in training mode only.
     """
     x = batch[0] if isinstance(batch, (tuple, list)) else batch
     config, vae = model.config, model.vae
