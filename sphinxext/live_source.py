@@ -19,9 +19,9 @@ Options:
   ``literalinclude``);
 - ``:caption: TEXT``: replaces the default caption.
 
-Every module of the package gets a page ``_source/<module path>.html`` (highlighted, a line
-anchor ``#L-<n>`` per line); in the code cells of every notebook page, each name imported from
-``rlvae_tutorial`` links to where it is defined.  Nothing is fetched from the network.
+Every module that a page links to gets a page ``_source/<module path>.html`` (highlighted, a
+line anchor ``#L-<n>`` per line); in the code cells of every notebook page, each name imported
+from ``rlvae_tutorial`` links to where it is defined.  Nothing is fetched from the network.
 Listed under ``sphinx.local_extensions`` in ``_config.yml`` (as ``sphinxext.live_source``).
 """
 
@@ -140,6 +140,7 @@ class LiveSource(SphinxDirective):
             raise self.error(f"rlvae-source {name}: {exc}") from exc
         if path.is_file():
             self.env.note_dependency(str(path))
+        _shown(self.env).setdefault(self.env.docname, set()).add(modname)
         code = "\n".join(lines) + "\n"
         block = nodes.literal_block(code, code, language="python", linenos=True, classes=[CSS_CLASS])
         block["highlight_args"] = {"linenostart": start, **({"hl_lines": hl} if hl else {})}
@@ -213,14 +214,31 @@ def _collect_imports(app: Any, doctree: nodes.document) -> None:
     env.rlvae_imports[env.docname] = names
 
 
+def _shown(env: Any) -> dict[str, set[str]]:
+    """``{docname: modules whose source the page shows}`` (kept in the environment)."""
+    if not hasattr(env, "rlvae_shown"):
+        env.rlvae_shown = {}
+    return env.rlvae_shown
+
+
 def _purge(app: Any, env: Any, docname: str) -> None:
     getattr(env, "rlvae_imports", {}).pop(docname, None)
+    _shown(env).pop(docname, None)
 
 
 def _merge(app: Any, env: Any, docnames: set[str], other: Any) -> None:
     if not hasattr(env, "rlvae_imports"):
         env.rlvae_imports = {}
     env.rlvae_imports.update({d: v for d, v in getattr(other, "rlvae_imports", {}).items() if d in docnames})
+    _shown(env).update({d: v for d, v in _shown(other).items() if d in docnames})
+
+
+def linked_modules(env: Any) -> set[str]:
+    """The modules some page links to: shown by a directive, or defining an imported name."""
+    mods = {m for shown in _shown(env).values() for m in shown}
+    for names in getattr(env, "rlvae_imports", {}).values():
+        mods.update(where[0] for where in map(locate, names.values()) if where is not None)
+    return mods
 
 
 def _anchor(app: Any, fromdoc: str, modname: str, line: int) -> str:
@@ -276,11 +294,14 @@ def package_modules() -> list[tuple[str, Path]]:
 
 
 def _module_pages(app: Any) -> Any:
-    """``html-collect-pages``: one highlighted page per package module, a ``#L-<n>`` per line."""
+    """``html-collect-pages``: a highlighted page, a ``#L-<n>`` per line, for each linked module."""
     if app.builder.format != "html":
         return
     highlighter = app.builder.highlighter
+    linked = linked_modules(app.env)
     for modname, path in package_modules():
+        if modname not in linked:
+            continue
         code = path.read_text(encoding="utf-8")
         body = highlighter.highlight_block(code, "python", linenos="inline", lineanchors="L", anchorlinenos=True)
         rel = modname.replace(".", "/") + (".py" if path.name != "__init__.py" else "/__init__.py")
