@@ -241,6 +241,15 @@ def linked_modules(env: Any) -> set[str]:
     return mods
 
 
+def _drop_links_elsewhere(app: Any, doctree: nodes.document, docname: str) -> None:
+    """``doctree-resolved``: other builders (LaTeX/PDF) have no module pages; keep the link text."""
+    if app.builder.format == "html":
+        return
+    for ref in list(doctree.findall(nodes.reference)):
+        if str(ref.get("refuri", "")).startswith(PLACEHOLDER):
+            ref.replace_self(nodes.inline("", "", *ref.children))
+
+
 def _anchor(app: Any, fromdoc: str, modname: str, line: int) -> str:
     return app.builder.get_relative_uri(fromdoc, module_page(modname)) + f"#L-{line}"
 
@@ -315,6 +324,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("doctree-read", _collect_imports)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
+    app.connect("doctree-resolved", _drop_links_elsewhere)
     app.connect("html-page-context", _link_calls)
     app.connect("html-collect-pages", _module_pages)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -133,3 +133,35 @@ def test_built_chapter_renders_the_current_source(chapter: str) -> None:
     assert first in rendered, f"{chapter}: the listing of {name} is not the current source ({first!r})"
     for href in re.findall(r'class="rlvae-source-link[^"]*" href="([^"#]+)#L-\d+"', text):
         assert (page.parent / href).resolve().exists(), f"{chapter}: source link {href} points at no page"
+
+
+@pytest.mark.parametrize("builder", ["html", "text"])
+def test_directive_in_a_small_sphinx_project(tmp_path: Path, builder: str) -> None:
+    """The directive end to end, without the book: the listing, its module page and its link."""
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
+
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "conf.py").write_text("extensions = ['sphinxext.live_source']\n")
+    (src / "index.rst").write_text("Index\n=====\n\n.. toctree::\n\n   sub/page\n")
+    (src / "sub" / "page.rst").write_text(
+        "Page\n====\n\n.. rlvae-source:: rlvae_tutorial.rl.tabular.q_learning_update\n   :emphasize-lines: 2\n"
+    )
+    out = tmp_path / "out"
+    with docutils_namespace():  # a second Sphinx in one process must not re-register nodes globally
+        app = Sphinx(str(src), str(src), str(out), str(tmp_path / "doctrees"), builder,
+                     status=None, warning=None, freshenv=True, warningiserror=True)
+        app.build()
+    lines, start, _ = source_span(resolve("rlvae_tutorial.rl.tabular.q_learning_update")[0])
+    if builder == "text":
+        text = (out / "sub" / "page.txt").read_text()
+        assert "def q_learning_update(" in text and "in full" in text and "rlvae-source:" not in text
+        return
+    page = (out / "sub" / "page.html").read_text()
+    assert f'<div class="{CSS_CLASS} highlight-python' in page and '<span class="hll">' in page
+    assert f'<span class="linenos">{start}</span>' in page  # numbered as in the file
+    hrefs = re.findall(r'href="([^"]*_source/rlvae_tutorial/rl/tabular\.html)#L-(\d+)"', page)
+    assert hrefs and int(hrefs[0][1]) == start
+    module = (out / "sub" / hrefs[0][0]).resolve()
+    assert module.exists() and f'id="L-{start}"' in module.read_text()
