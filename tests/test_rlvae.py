@@ -20,10 +20,10 @@ from rlvae_tutorial.rlvae import (
     estimator_config,
     estimator_objective,
     estimator_terms,
-    exact_kl_elbo,
     fit_critic,
     fit_learned_baseline,
     gradient_draws,
+    loss_and_surrogate,
     policy_gradient_loss,
     probe_estimators,
     step_flops,
@@ -31,7 +31,7 @@ from rlvae_tutorial.rlvae import (
     train_policy_vae,
 )
 from rlvae_tutorial.train import TrainConfig
-from rlvae_tutorial.vae import VAE, VAEConfig, VAELoss
+from rlvae_tutorial.vae import VAE, VAEConfig, VAELoss, evaluate
 
 
 def _x(n: int = 32) -> torch.Tensor:
@@ -183,7 +183,8 @@ def test_straight_through_and_the_binary_vae() -> None:
     loss, metrics = policy_gradient_loss(model, x)
     loss.backward()
     assert all(p.grad is not None for p in model.vae.encoder.parameters())
-    ev = exact_kl_elbo(model.vae, x, n_samples=10, generator=torch.Generator().manual_seed(0))
+    ev = evaluate(model.vae, x, k=0, n_elbo_samples=10, generator=torch.Generator().manual_seed(0))
+    assert "iwae" not in ev
     assert ev["elbo"] == pytest.approx(ev["recon"] - ev["kl"]) and 0 <= ev["kl"] <= 16 * math.log(2) + 1e-4
     assert model.vae.sample(3).mean.shape == (3, 64) and model.vae.reconstruct(x).shape == (32, 64)
     loo = _model("loo", binary=True)
@@ -296,3 +297,22 @@ def test_train_estimators_share_initial_weights_and_budget() -> None:
     assert len(runs["reparam"].history) == 3 and len(runs["loo"].history) == 1  # K = 4 costs ~2.5x
     assert set(runs["loo"].test) == {"elbo", "recon", "kl"} and runs["loo"].cpu_per_epoch > 0
     assert runs["loo"].model.config.name == "score+loo (K=4)"
+
+
+def test_loss_value_and_surrogate_are_kept_apart() -> None:
+    """loss_and_surrogate: the value is -mean reward (no gradient), the surrogate carries the
+    gradient; policy_gradient_loss hands both to train as one tensor with the same value and gradient."""
+    x = _x()
+    for name in ("loo", "learned", "reparam"):
+        torch.manual_seed(0)
+        model = _model(name)
+        loss, surrogate, metrics = loss_and_surrogate(model, x)
+        assert not loss.requires_grad and surrogate.requires_grad
+        assert float(loss) == -float(metrics["reward"])
+        grads = torch.autograd.grad(surrogate, list(model.vae.encoder.parameters()))
+        torch.manual_seed(0)
+        model = _model(name)
+        joined, _ = policy_gradient_loss(model, x)
+        assert float(joined.detach()) == float(loss)
+        for g, h in zip(grads, torch.autograd.grad(joined, list(model.vae.encoder.parameters())), strict=True):
+            assert torch.allclose(g, h)

@@ -17,6 +17,7 @@ from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
     normalize_advantages,
     score_function_surrogate,
+    with_value,
 )
 from rlvae_tutorial.estimators.variance import (
     GradientComparison,
@@ -38,5 +39,6 @@ __all__ = [
     "normalize_advantages",
     "relaxed_bernoulli",
     "score_function_surrogate",
+    "with_value",
     "straight_through_bernoulli",
 ]

@@ -84,3 +84,14 @@ def normalize_advantages(advantage: Tensor, eps: float = 1e-8) -> Tensor:
     if a.numel() < 2:
         raise ValueError(f"normalising needs at least two advantages, got shape {tuple(a.shape)}")
     return (a - a.mean()) / (a.std() + eps)
+
+
+def with_value(surrogate: Tensor, value: Tensor) -> Tensor:
+    """One scalar whose gradient is ``surrogate``'s and whose value is ``value`` (detached).
+
+    For a training loop that takes a single tensor: it backpropagates the surrogate (whose value
+    means nothing) and records the loss (which has no useful gradient).  Compute the two apart, as
+    Pyro's ``TraceGraph_ELBO`` does, and join them only here.  Scalars -> scalar.
+    """
+    surrogate, value = as_floats(surrogate, value)
+    return value.detach() + (surrogate - surrogate.detach())

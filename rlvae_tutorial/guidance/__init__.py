@@ -1,7 +1,7 @@
 """Reward-guided generation: a policy over a frozen generator, a reward, a KL penalty to the prior.
 
-- :mod:`.reward`: ``kl_penalized_reward``, ``gaussian_kl_closed_form``,
-  ``classifier_log_prob_reward``, ``token_reinforce_loss``.
+- :mod:`.reward`: ``kl_penalized_reward``, ``classifier_log_prob_reward``, ``token_reinforce_loss``
+  (the closed-form Gaussian KL is :func:`rlvae_tutorial.vae.gaussian_kl`).
 - :mod:`.diversity`: ``mean_pairwise_distance``, ``distinct_nearest``, ``class_entropy``.
 - :mod:`.classifier`: ``MLPClassifier`` and ``ClassifierLoss`` (the reward model, trained by ``train``).
 - :mod:`.figures`: ``plot_tradeoff`` (reward against diversity per KL coefficient).
@@ -28,7 +28,6 @@ from rlvae_tutorial.guidance.policy import (
 )
 from rlvae_tutorial.guidance.reward import (
     classifier_log_prob_reward,
-    gaussian_kl_closed_form,
     kl_penalized_reward,
     token_reinforce_loss,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "class_entropy",
     "classifier_log_prob_reward",
     "distinct_nearest",
-    "gaussian_kl_closed_form",
     "kl_penalized_reward",
     "mean_pairwise_distance",
     "nearest_index",

@@ -26,8 +26,9 @@ from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
     score_function_surrogate,
 )
-from rlvae_tutorial.guidance.reward import gaussian_kl_closed_form, kl_penalized_reward
+from rlvae_tutorial.guidance.reward import kl_penalized_reward
 from rlvae_tutorial.train import History, TrainConfig, train
+from rlvae_tutorial.vae.losses import gaussian_kl
 
 RewardFn = Callable[[Tensor], tuple[Tensor, Tensor]]  # images (K, x_dim) -> (reward (K,), hit (K,))
 
@@ -48,7 +49,7 @@ class LatentPolicy(nn.Module):
 
     def kl_to_prior(self) -> Tensor:
         """KL(pi || N(0, I)) in closed form, a differentiable scalar."""
-        return gaussian_kl_closed_form(self.loc, self.log_scale)
+        return gaussian_kl(self.loc, 2 * self.log_scale)  # log variance = 2 log sigma
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

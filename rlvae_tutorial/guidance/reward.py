@@ -9,7 +9,8 @@ pretrained decoder): maximise
 Per sample this is the penalised reward r - lam * (log pi(z) - log p(z)) (the RLHF form of Ziegler
 et al. 2019, who optimised it with PPO; the book uses REINFORCE); for Gaussians the KL also has a
 closed form, with no sampling noise.  ``lam -> 0`` lets pi collapse onto the
-reward's mode; large ``lam`` keeps pi near the prior (and its diversity).
+reward's mode; large ``lam`` keeps pi near the prior (and its diversity).  The closed-form
+Gaussian KL is the VAE's own, :func:`rlvae_tutorial.vae.gaussian_kl`.
 """
 
 from __future__ import annotations
@@ -35,17 +36,6 @@ def kl_penalized_reward(reward: Tensor, log_pi: Tensor, log_prior: Tensor, lam: 
         )
     reward, log_pi, log_prior = as_floats(reward, log_pi, log_prior)
     return reward - lam * (log_pi - log_prior)
-
-
-def gaussian_kl_closed_form(loc: Tensor, log_scale: Tensor) -> Tensor:
-    """KL(N(loc, diag exp(2 log_scale)) || N(0, I)), summed over the last dim: ``(..., D) -> (...)``.
-
-    KL = 1/2 * sum_d (sigma_d^2 + mu_d^2 - 1 - 2 log sigma_d).
-    """
-    if loc.shape != log_scale.shape:
-        raise ValueError(f"loc {tuple(loc.shape)} and log_scale {tuple(log_scale.shape)} must have one shape")
-    loc, log_scale = as_floats(loc, log_scale)
-    return 0.5 * (torch.exp(2 * log_scale) + loc.pow(2) - 1.0 - 2 * log_scale).sum(dim=-1)
 
 
 def classifier_log_prob_reward(logits: Tensor, target: Tensor | int) -> Tensor:

@@ -5,9 +5,11 @@ r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)), the negative beta-VAE los
 
 - :mod:`.config`: ``PolicyGradientConfig`` (which estimator) and the book's ``ESTIMATORS``.
 - :mod:`.models`: ``PolicyVAE`` (a VAE with its baseline), ``BernoulliVAE`` (binary latents).
-- :mod:`.objective`: ``elbo_reward``, ``estimator_terms``, ``policy_gradient_loss`` (for ``train``).
+- :mod:`.objective`: ``elbo_reward`` (the one beta-ELBO reward; ``sample_reward`` applies it to a
+  VAE's draws), ``estimator_terms``, ``loss_and_surrogate`` and ``policy_gradient_loss`` (for
+  ``train``).  ``draw_latent`` comes from :mod:`rlvae_tutorial.vae.losses`.
 - :mod:`.training`: ``train_policy_vae`` and ``train_estimators`` at equal compute (FLOPs),
-  ``exact_kl_elbo``, ``fit_learned_baseline``.
+  ``fit_learned_baseline``.  Test ELBOs are ``rlvae_tutorial.vae.evaluate(vae, x, k=0)``.
 - :mod:`.probe`: ``gradient_draws`` (vectorised draws of the encoder's gradient), ``probe``,
   ``probe_estimators``.
 - :mod:`.plots`: variance bars and validation curves.
@@ -24,7 +26,10 @@ from rlvae_tutorial.rlvae.objective import (
     draw_latent,
     elbo_reward,
     estimator_terms,
+    loss_and_surrogate,
     policy_gradient_loss,
+    sample_reward,
+    score_advantage,
 )
 from rlvae_tutorial.rlvae.probe import (
     encoder_head,
@@ -37,7 +42,6 @@ from rlvae_tutorial.rlvae.probe import (
 from rlvae_tutorial.rlvae.training import (
     EstimatorRun,
     epoch_flops,
-    exact_kl_elbo,
     fit_learned_baseline,
     step_flops,
     train_estimators,
@@ -63,14 +67,16 @@ __all__ = [
     "estimator_config",
     "estimator_objective",
     "estimator_terms",
-    "exact_kl_elbo",
     "fit_critic",
     "fit_learned_baseline",
     "gradient_draws",
+    "loss_and_surrogate",
     "policy_gradient_loss",
     "probe",
     "probe_directions",
     "probe_estimators",
+    "sample_reward",
+    "score_advantage",
     "step_flops",
     "train_estimators",
     "train_policy_vae",

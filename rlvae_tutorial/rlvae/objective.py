@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from torch.distributions import Bernoulli, Distribution, Independent, Normal, kl_divergence
+from torch.distributions import Distribution, Independent
 
 from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.estimators.relaxed import logistic_noise, straight_through_bernoulli
@@ -22,10 +22,12 @@ from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
     normalize_advantages,
     score_function_surrogate,
+    with_value,
 )
 from rlvae_tutorial.rlvae.config import PolicyGradientConfig
 from rlvae_tutorial.rlvae.models import PolicyVAE
-from rlvae_tutorial.vae.models import sample_latent
+from rlvae_tutorial.vae.losses import draw_latent, latent_kl
+from rlvae_tutorial.vae.models import VAE
 
 
 def elbo_reward(log_px_z: Tensor, log_qz: Tensor, log_pz: Tensor, beta: float = 1.0) -> Tensor:
@@ -38,42 +40,17 @@ def elbo_reward(log_px_z: Tensor, log_qz: Tensor, log_pz: Tensor, beta: float = 
     return log_px_z - beta * (log_qz - log_pz)
 
 
+def sample_reward(vae: VAE, x: Tensor, z: Tensor, beta: float = 1.0, qz: Distribution | None = None) -> Tensor:
+    """r(x, z) of draws z ``(K, ..., D)`` for the VAE's own densities: :func:`elbo_reward` of
+    log p(x|z), log q(z|x) and log p(z)  ->  ``(K, ...)``.  ``qz`` (q(z|x), if already computed)
+    saves a pass of the encoder.  Differentiable; wrap in ``torch.no_grad()`` for a pure reward.
+    """
+    qz = vae.encoder(x) if qz is None else qz
+    return elbo_reward(vae.decoder(z).log_prob(x), qz.log_prob(z), vae.prior().log_prob(z), beta)
+
+
 def _base(qz: Distribution) -> Distribution:
     return qz.base_dist if isinstance(qz, Independent) else qz
-
-
-def latent_kl(qz: Distribution, prior: Distribution) -> Tensor:
-    """KL(q(z|x) || p(z)) in closed form, ``(...)`` of qz's batch shape.
-
-    The prior is expanded to q's batch shape first (torch's Bernoulli-Bernoulli KL does not
-    broadcast a ``(D,)`` prior against ``(B, D)`` logits).
-    """
-    return kl_divergence(qz, prior.expand(qz.batch_shape))
-
-
-def draw_latent(
-    qz: Distribution,
-    k: int,
-    *,
-    reparameterized: bool = False,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """K samples z ``(K, *batch, D)`` from a diagonal Normal or a Bernoulli q(z|x).
-
-    Normal: z = mu + sigma * eps, differentiable if ``reparameterized`` (else detached).
-    Bernoulli: z = 1[logits + L > 0] with logistic noise L (never differentiable).
-    """
-    base = _base(qz)
-    if isinstance(base, Normal):
-        z = sample_latent(qz, (k,), generator)
-        return z if reparameterized else z.detach()
-    if isinstance(base, Bernoulli):
-        if reparameterized:
-            raise ValueError("Bernoulli latents cannot be reparameterised")
-        logits = base.logits.detach()
-        noise = logistic_noise((k, *logits.shape), generator=generator, device=logits.device, dtype=logits.dtype)
-        return (logits + noise > 0).to(logits.dtype)
-    raise TypeError(f"q(z|x) must be a (diagonal) Normal or a Bernoulli, got {type(base).__name__}")
 
 
 class Terms(NamedTuple):
@@ -88,6 +65,24 @@ class Terms(NamedTuple):
     reward: Tensor
     recon: Tensor
     kl: Tensor
+
+
+def score_advantage(config: PolicyGradientConfig, reward: Tensor, baseline: Tensor | None = None) -> Tensor:
+    """r - b for ``config.baseline``, normalised if ``config.normalize``: ``(K, ...) -> (K, ...)``.
+
+    b is 0 (``"none"``), the given ``baseline`` (``"ema"``: the moving average, ``"learned"``:
+    b(x) ``(...)``), or, for ``"loo"``, the mean reward of the other K - 1 samples of the same x.
+    """
+    if config.baseline == "loo":
+        b: Tensor | None = leave_one_out_baseline(reward)
+    elif config.baseline in ("ema", "learned"):
+        if baseline is None:
+            raise ValueError(f"baseline={config.baseline!r} needs its value: pass baseline=")
+        b = baseline
+    else:
+        b = None
+    advantage = reward - b if b is not None else reward
+    return normalize_advantages(advantage) if config.normalize else advantage
 
 
 def estimator_terms(
@@ -126,39 +121,24 @@ def estimator_terms(
     if extra_reward is not None:
         reward = reward + extra_reward(z.detach(), px).detach()
     if config.gradient == "score":
-        if config.baseline == "loo":
-            b: Tensor | None = leave_one_out_baseline(reward)
-        elif config.baseline in ("ema", "learned"):
-            if baseline is None:
-                raise ValueError(f"baseline={config.baseline!r} needs its value: pass baseline=")
-            b = baseline
-        else:
-            b = None
-        advantage = reward - b if b is not None else reward
-        if config.normalize:
-            advantage = normalize_advantages(advantage)
-        surrogate = score_function_surrogate(log_q, advantage) + log_px
+        surrogate = score_function_surrogate(log_q, score_advantage(config, reward, baseline)) + log_px
     else:
         surrogate = log_px - config.beta * latent_kl(qz, prior)  # (K, ...) by broadcasting
     return Terms(surrogate.mean(0), reward, log_px.detach(), (log_q - log_p).detach())
 
 
-def policy_gradient_loss(model: PolicyVAE, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
-    """A ``loss_fn`` for :func:`rlvae_tutorial.train.train`: ``(model, x or (x, ...)) -> (loss, metrics)``.
+def loss_and_surrogate(model: PolicyVAE, batch: Any) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    """One step's loss value and surrogate loss, kept apart as in Pyro's ``TraceGraph_ELBO``.
 
-    The loss's *gradient* is minus the estimator (plus the learned baseline's MSE gradient, which
-    only reaches the baseline's weights); its *value* is minus the mean reward -mean(r), the Monte
-    Carlo negative beta-ELBO (plus any extra reward), so that the training curve means something.
-    The EMA baseline is updated after use, in training mode only.  metrics (means over the batch
-    and the K samples): ``reward``, ``elbo`` = recon - kl (beta = 1, no extra reward), ``recon``
-    = log p(x|z), ``kl`` = log q(z|x) - log p(z), and with a learned baseline ``baseline_mse``.
+    ``(model, x or (x, ...)) -> (loss, surrogate, metrics)``.  loss: -mean(r), detached, the Monte
+    Carlo negative beta-ELBO (plus any extra reward).  surrogate: its *gradient* is minus the
+    estimator (plus a learned b(x)'s squared-error gradient); its value means nothing.  metrics:
+    ``reward``, ``elbo``, ``recon``, ``kl`` (and ``baseline_mse``), means over batch and K samples.
+    The EMA baseline is updated after use, in training mode only.
     """
     x = batch[0] if isinstance(batch, (tuple, list)) else batch
     config, vae = model.config, model.vae
     qz = vae.encoder(x)
-    baseline = None
-    if config.baseline == "ema":
-        baseline = model.baseline()
     extra = None
     if model.extra_reward is not None:
         extra_reward = model.extra_reward
@@ -166,24 +146,34 @@ def policy_gradient_loss(model: PolicyVAE, batch: Any) -> tuple[Tensor, dict[str
         def extra(z: Tensor, px: Distribution) -> Tensor:
             return extra_reward(batch, z, px)
 
-    learned = config.baseline == "learned"
-    if learned:
+    baseline = None
+    if config.baseline == "ema":
+        baseline = model.baseline()
+    elif config.baseline == "learned":
         if not bool(model.baseline.initialized):  # start b(x) at the mean reward of fresh draws
             with torch.no_grad():
-                z0 = draw_latent(qz, 1)
-                r0 = elbo_reward(vae.decoder(z0).log_prob(x), qz.log_prob(z0), vae.prior().log_prob(z0), config.beta)
-            model.baseline.initialize_(r0)
+                model.baseline.initialize_(sample_reward(vae, x, draw_latent(qz, 1), config.beta, qz))
         baseline = model.baseline(x).detach()
     terms = estimator_terms(config, qz, vae.prior(), vae.decoder, x, baseline=baseline, extra_reward=extra)
-    mean_reward = terms.reward.mean()
-    objective = terms.surrogate.mean()
-    loss = -(objective - objective.detach()) - mean_reward.detach()
+    loss = -terms.reward.mean()
+    surrogate = -terms.surrogate.mean()
     recon, kl = terms.recon.mean(), terms.kl.mean()
-    metrics = {"reward": mean_reward, "elbo": recon - kl, "recon": recon, "kl": kl}
-    if learned:
+    metrics = {"reward": -loss, "elbo": recon - kl, "recon": recon, "kl": kl}
+    if config.baseline == "learned":
         mse = model.baseline.loss(x, terms.reward)
-        loss = loss + (mse - mse.detach())
+        surrogate = surrogate + mse
         metrics["baseline_mse"] = mse.detach()
     if config.baseline == "ema" and model.training:
         model.baseline.update(terms.reward)
-    return loss, metrics
+    return loss, surrogate, metrics
+
+
+def policy_gradient_loss(model: PolicyVAE, batch: Any) -> tuple[Tensor, dict[str, Tensor]]:
+    """A ``loss_fn`` for :func:`rlvae_tutorial.train.train`: ``(model, x or (x, ...)) -> (loss, metrics)``.
+
+    The book's loop takes one tensor, so :func:`loss_and_surrogate`'s two are handed over by
+    :func:`~rlvae_tutorial.estimators.with_value`: the loop backpropagates the surrogate and
+    records the loss value.
+    """
+    loss, surrogate, metrics = loss_and_surrogate(model, batch)
+    return with_value(surrogate, loss), metrics

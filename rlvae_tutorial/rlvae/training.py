@@ -21,32 +21,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from rlvae_tutorial.estimators.baselines import LearnedBaseline
 from rlvae_tutorial.rlvae.config import estimator_config
 from rlvae_tutorial.rlvae.models import PolicyVAE
-from rlvae_tutorial.rlvae.objective import draw_latent, elbo_reward, latent_kl, policy_gradient_loss
+from rlvae_tutorial.rlvae.objective import policy_gradient_loss, sample_reward
 from rlvae_tutorial.train import History, TrainConfig, train
+from rlvae_tutorial.vae.losses import draw_latent, evaluate
 from rlvae_tutorial.vae.models import VAE
-
-
-@torch.no_grad()
-def exact_kl_elbo(
-    vae: VAE, x: Tensor, *, n_samples: int = 100, generator: torch.Generator | None = None
-) -> dict[str, float]:
-    """ELBO = E_q[log p(x|z)] - KL(q || p) in nats per image, Gaussian or binary latents.
-
-    The expectation averages ``n_samples`` draws of z per image (hard {0, 1} codes for binary
-    latents: the discrete model's own ELBO, never a relaxed one); the KL is in closed form.
-    Returns means over the rows of x: ``elbo``, ``recon``, ``kl``.  Eval mode, restored after.
-    """
-    was_training = vae.training
-    vae.eval()
-    try:
-        qz = vae.encoder(x)
-        z = draw_latent(qz, n_samples, generator=generator)  # (S, B, D)
-        recon = vae.decoder(z).log_prob(x).mean(0)  # (B,)
-        kl = latent_kl(qz, vae.prior())  # (B,)
-    finally:
-        vae.train(was_training)
-    r, k = float(recon.mean()), float(kl.mean())
-    return {"elbo": r - k, "recon": r, "kl": k}
 
 
 def step_flops(model: PolicyVAE, batch: Any, loss_fn: Any = policy_gradient_loss) -> int:
@@ -97,7 +75,8 @@ def train_policy_vae(
 
     ``config`` (default ``TrainConfig()``) sets batch size, learning rate and seed.
     Give either ``epochs`` or a compute budget ``flops`` (epochs = floor(flops / epoch_flops),
-    at least 1).  The monitored ``val_elbo`` is :func:`exact_kl_elbo` on ``x_val`` with the same
+    at least 1).  The monitored ``val_elbo`` is the analytic-KL ELBO (:func:`~rlvae_tutorial.vae.evaluate`
+    with ``k=0``) on ``x_val`` with the same
     ``val_samples`` draws every epoch (a fixed generator), so epochs are compared on equal noise.
     History records also get ``flops`` (cumulative compute at the end of each epoch).
     Data may be tuples ``(x, y)`` (for an ``extra_reward`` that needs labels); validation uses x.
@@ -118,7 +97,7 @@ def train_policy_vae(
 
     def val_fn(m: torch.nn.Module) -> dict[str, float]:
         gen = torch.Generator(device=val_x.device).manual_seed(seed + 12345)
-        return {"val_elbo": exact_kl_elbo(m.vae, val_x, n_samples=val_samples, generator=gen)["elbo"]}
+        return {"val_elbo": evaluate(m.vae, val_x, k=0, n_elbo_samples=val_samples, generator=gen)["elbo"]}
 
     cfg = replace(config, epochs=epochs, monitor="val_elbo", mode="max")
     history = train(
@@ -148,8 +127,7 @@ def fit_learned_baseline(
     def loss_fn(b: torch.nn.Module, batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
             qz = vae.encoder(batch)
-            z = draw_latent(qz, 1)
-            r = elbo_reward(vae.decoder(z).log_prob(batch), qz.log_prob(z), vae.prior().log_prob(z), beta)
+            r = sample_reward(vae, batch, draw_latent(qz, 1), beta, qz)
         return baseline.loss(batch, r), {}
 
     return train(baseline, loss_fn, x, config=config or TrainConfig(epochs=30, lr=1e-2), progress=progress, desc="b(x)")
@@ -158,7 +136,7 @@ def fit_learned_baseline(
 @dataclass
 class EstimatorRun:
     """One estimator's training run: the trained model (best validation weights), its history,
-    its test ELBO terms (:func:`exact_kl_elbo`) and the CPU seconds per epoch it took."""
+    its test ELBO terms (analytic-KL ELBO, ``vae.evaluate(k=0)``) and the CPU seconds per epoch it took."""
 
     model: PolicyVAE
     history: History
@@ -194,6 +172,6 @@ def train_estimators(
                                    progress=progress, desc=model.config.name)
         cpu = (time.process_time() - start) / len(history)
         gen = torch.Generator(device=x_test.device).manual_seed(seed)
-        test = exact_kl_elbo(model.vae, x_test, n_samples=test_samples, generator=gen)
+        test = evaluate(model.vae, x_test, k=0, n_elbo_samples=test_samples, generator=gen)
         runs[name] = EstimatorRun(model, history, test, cpu)
     return runs

@@ -10,6 +10,7 @@ from rlvae_tutorial.vae.diagnostics import (
 from rlvae_tutorial.vae.losses import (
     ElboTerms,
     VAELoss,
+    draw_latent,
     elbo,
     evaluate,
     free_bits_kl,
@@ -17,6 +18,7 @@ from rlvae_tutorial.vae.losses import (
     iwae_bound,
     kl_per_dim,
     kl_warmup,
+    latent_kl,
     log_mean_exp,
 )
 from rlvae_tutorial.vae.models import (
@@ -38,6 +40,7 @@ __all__ = [
     "VAELoss",
     "VAEOutput",
     "active_units",
+    "draw_latent",
     "elbo",
     "evaluate",
     "free_bits_kl",
@@ -45,6 +48,7 @@ __all__ = [
     "iwae_bound",
     "kl_per_dim",
     "kl_warmup",
+    "latent_kl",
     "latent_grid",
     "latent_traversal",
     "log_mean_exp",

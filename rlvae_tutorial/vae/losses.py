@@ -1,6 +1,7 @@
 """The VAE's objectives as pure functions: Gaussian KL, the (β-)ELBO, the IWAE bound.
 
-Notation: x ``(B, x_dim)``, q(z|x) the encoder's Gaussian, p(z) = N(0, I), p(x|z) the decoder.
+Notation: x ``(B, x_dim)``, q(z|x) the encoder's Gaussian (or Bernoulli, for the binary-code VAE
+of the RL+VAE part), p(z) its prior, p(x|z) the decoder.
 All log-likelihoods are in nats, per example (sum over pixels), never averaged over pixels.
 """
 
@@ -12,9 +13,10 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, Independent, kl_divergence
+from torch.distributions import Bernoulli, Distribution, Independent, Normal, kl_divergence
 
 from rlvae_tutorial.dtypes import as_float, as_floats
+from rlvae_tutorial.estimators.relaxed import logistic_noise
 from rlvae_tutorial.vae.models import VAE, sample_latent
 
 
@@ -44,6 +46,40 @@ def kl_per_dim(qz: Distribution, pz: Distribution) -> Tensor:
     return kl_divergence(q, p)
 
 
+def latent_kl(qz: Distribution, prior: Distribution) -> Tensor:
+    """KL(q(z|x) || p(z)) in closed form, ``(...)`` of qz's batch shape.
+
+    The prior is expanded to q's batch shape first (torch's Bernoulli-Bernoulli KL does not
+    broadcast a ``(D,)`` prior against ``(B, D)`` logits).
+    """
+    return kl_divergence(qz, prior.expand(qz.batch_shape))
+
+
+def draw_latent(
+    qz: Distribution,
+    k: int,
+    *,
+    reparameterized: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """K samples z ``(K, *batch, D)`` from a diagonal Normal or a Bernoulli q(z|x).
+
+    Normal: z = mu + sigma * eps, differentiable if ``reparameterized`` (else detached).
+    Bernoulli: z = 1[logits + L > 0] with logistic noise L (never differentiable).
+    """
+    base = qz.base_dist if isinstance(qz, Independent) else qz
+    if isinstance(base, Normal):
+        z = sample_latent(qz, (k,), generator)
+        return z if reparameterized else z.detach()
+    if isinstance(base, Bernoulli):
+        if reparameterized:
+            raise ValueError("Bernoulli latents cannot be reparameterised")
+        logits = base.logits.detach()
+        noise = logistic_noise((k, *logits.shape), generator=generator, device=logits.device, dtype=logits.dtype)
+        return (logits + noise > 0).to(logits.dtype)
+    raise TypeError(f"q(z|x) must be a (diagonal) Normal or a Bernoulli, got {type(base).__name__}")
+
+
 class ElboTerms(NamedTuple):
     """Per-example terms of the β-ELBO, each ``(B,)``, in nats.
 
@@ -67,7 +103,8 @@ def elbo(
 ) -> ElboTerms:
     """The β-ELBO of each row of x: ``(B, x_dim) -> ElboTerms`` of ``(B,)`` tensors.
 
-    recon averages log p(x|z) over ``n_samples`` reparameterised z ~ q(z|x) (differentiable).
+    recon averages log p(x|z) over ``n_samples`` draws z ~ q(z|x): reparameterised (differentiable)
+    for Gaussian latents, hard {0, 1} codes for Bernoulli ones (the discrete model's own ELBO).
     kl is the closed form KL(q || p) if ``analytic_kl`` (any pair ``kl_divergence`` knows), else the
     Monte Carlo estimate log q(z|x) - log p(z) on the same samples.
     """
@@ -75,10 +112,11 @@ def elbo(
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
     qz = model.encoder(x)
     pz = model.prior()
-    z = sample_latent(qz, (n_samples,), generator)  # (S, B, D)
+    gaussian = isinstance(qz.base_dist if isinstance(qz, Independent) else qz, Normal)
+    z = draw_latent(qz, n_samples, reparameterized=gaussian, generator=generator)  # (S, B, D)
     recon = model.decoder(z).log_prob(x).mean(0)  # (B,)
     if analytic_kl:
-        kl = kl_divergence(qz, pz)  # (B,)
+        kl = latent_kl(qz, pz)  # (B,)
     else:
         kl = (qz.log_prob(z) - pz.log_prob(z)).mean(0)  # (B,)
     return ElboTerms(recon=recon, kl=kl, elbo=recon - beta * kl)
@@ -180,18 +218,19 @@ def evaluate(
     """Honest evaluation in nats per image: means over the rows of x ``(N, x_dim)``.
 
     ``elbo`` (analytic KL, recon averaged over ``n_elbo_samples``), its ``recon`` and ``kl`` terms,
-    and ``iwae``, the k-sample bound on log p(x).  The model is put in eval mode and restored.
+    and, if ``k > 0``, ``iwae``, the k-sample bound on log p(x) (``k=0`` skips it: e.g. for binary
+    latents, or when only the ELBO is needed).  The model is put in eval mode and restored.
     """
+    if k < 0:
+        raise ValueError(f"k must be >= 0 (0 skips the IWAE bound), got {k}")
     was_training = model.training
     model.eval()
     try:
         terms = elbo(model, x, n_samples=n_elbo_samples, generator=generator)
-        iwae = iwae_bound(model, x, k, generator=generator)
+        iwae = iwae_bound(model, x, k, generator=generator) if k > 0 else None
     finally:
         model.train(was_training)
-    return {
-        "elbo": terms.elbo.mean().item(),
-        "recon": terms.recon.mean().item(),
-        "kl": terms.kl.mean().item(),
-        "iwae": iwae.mean().item(),
-    }
+    out = {"elbo": terms.elbo.mean().item(), "recon": terms.recon.mean().item(), "kl": terms.kl.mean().item()}
+    if iwae is not None:
+        out["iwae"] = iwae.mean().item()
+    return out
