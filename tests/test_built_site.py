@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from sphinxext.repository import repository_url
 from sphinxext.runtimes import load_report, notebook_budget, notebook_fingerprint, runtimes_dir
 from tests.notebook_utils import ROOT, toc_files, toc_notebooks
 
@@ -124,16 +124,28 @@ def test_mathjax_and_its_fonts_are_served_locally() -> None:
             f"{page.name} does not load the local MathJax")
 
 
-def test_launch_and_download_buttons() -> None:
-    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    slug = repo.removeprefix("https://github.com/")
+REPOSITORY_LINK = re.compile(r"""(?:href|src)=["'](https?://(?:github\.com|mybinder\.org|colab\.research\.google\.com)[^"']*)""")
+
+
+def test_repository_links_follow_the_setting() -> None:
+    """Launch, repository and download buttons follow repository.url; none while it is unset."""
+    url = repository_url(ROOT)
+    slug = url.removeprefix("https://github.com/")
     for nb in toc_notebooks():
         rel = nb.relative_to(ROOT).as_posix()
         page = (_html() / rel).with_suffix(".html").read_text()
-        assert f"https://mybinder.org/v2/gh/{slug}/main?urlpath=tree/{rel}" in page, f"{rel}: no Binder button"
-        assert f"https://colab.research.google.com/github/{slug}/blob/main/{rel}" in page, f"{rel}: no Colab button"
         assert f'href="../_sources/{rel}"' in page, f"{rel}: no .ipynb download button"
         assert (_html() / "_sources" / rel).is_file(), f"the download of {rel} is missing"
+        if url:
+            assert f"https://mybinder.org/v2/gh/{slug}/main?urlpath=tree/{rel}" in page, f"{rel}: no Binder button"
+            assert f"https://colab.research.google.com/github/{slug}/blob/main/{rel}" in page, f"{rel}: no Colab button"
+    for page in _pages():
+        for link in REPOSITORY_LINK.findall(page.read_text(errors="replace")):
+            assert url and slug in link, (
+                f"{page.relative_to(_html())} links to {link}, but repository.url is "
+                f"{url or 'unset'} (_config.yml)")
+        if not url:
+            assert "launch-buttons" not in page.read_text(errors="replace"), f"{page.name}: a launch menu"
 
 
 def test_back_matter_pages() -> None:
