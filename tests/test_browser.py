@@ -77,7 +77,7 @@ async () => {
     assistiveMath: document.querySelectorAll("mjx-container > mjx-assistive-mml").length,
     articleRight: (document.querySelector("article") || document.body).getBoundingClientRect().right,
     displayMath: [...document.querySelectorAll('mjx-container[display="true"]')].map(c => ({
-      text: (c.closest(".math") || c).textContent.replace(/\s+/g, " ").trim().slice(0, 60), right: c.getBoundingClientRect().right,
+      text: (c.closest(".math") || c).textContent.replace(/\\s+/g, " ").trim().slice(0, 60), right: c.getBoundingClientRect().right,
       overflows: c.scrollWidth > c.clientWidth + 1, scrolls: ["auto", "scroll"].includes(getComputedStyle(c).overflowX)})),
     figures: [...document.querySelectorAll("article img")].map(img => ({
       src: img.currentSrc || img.src, alt: img.getAttribute("alt"), shown: img.clientWidth,
