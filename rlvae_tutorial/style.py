@@ -53,8 +53,6 @@ RC: dict[str, Any] = {
     "legend.title_fontsize": 10,
     "figure.titlesize": 12,
     "legend.frameon": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
     "axes.prop_cycle": cycler(color=list(OKABE_ITO)) + cycler(linestyle=list(LINESTYLES)),
     "image.cmap": "viridis",
     "lines.linewidth": 1.6,

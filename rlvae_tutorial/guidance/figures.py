@@ -28,12 +28,15 @@ def plot_tradeoff(
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(diversity, reward, "o-", color=OKABE_ITO[0])
-    for d, r, label in zip(diversity, reward, labels, strict=True):
-        ax.annotate(label, (d, r), textcoords="offset points", xytext=(5, 5), fontsize=9)
+    for i, (d, r, label) in enumerate(zip(diversity, reward, labels, strict=True)):
+        # alternate above-right and below-left, so that neighbouring points' labels do not collide
+        above = i % 2 == 0
+        ax.annotate(label, (d, r), textcoords="offset points", xytext=(6, 6) if above else (-6, -8),
+                    ha="left" if above else "right", va="bottom" if above else "top", fontsize=9)
     if reference is not None:
         ax.plot(*reference, "s", color=OKABE_ITO[3], ms=8)
-        ax.annotate(reference_label, reference, textcoords="offset points", xytext=(6, -12), fontsize=9,
-                    color=OKABE_ITO[3], weight="bold")
+        ax.annotate(reference_label, reference, textcoords="offset points", xytext=(-8, 0), ha="right",
+                    va="center", fontsize=9, color=OKABE_ITO[3], weight="bold")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax
