@@ -34,18 +34,23 @@ UNSET_MESSAGE = ("This book's repository is not set, so this notebook cannot ins
                  "'Repository setting', says how to set one).")
 
 
-def repository_url(root: Path = ROOT) -> str:
-    """The ``repository.url`` of ``root/_config.yml``: ``""`` when unset, else a GitHub URL.
+def check_url(url: str) -> str:
+    """``url`` without a trailing slash, if it is empty or ``https://github.com/<owner>/<name>``.
 
-    Raises ValueError for anything but ``https://github.com/<owner>/<name>`` (Colab's launch links
-    and ``pip install git+...`` need that form).
+    Raises ValueError for anything else (Colab's launch links and ``pip install git+...`` need
+    that form).
     """
-    config = yaml.safe_load((root / "_config.yml").read_text()) or {}
-    url = str(((config.get("repository") or {}).get("url")) or "").strip().rstrip("/")
+    url = str(url or "").strip().rstrip("/")
     if url and not GITHUB.match(url):
         raise ValueError(f"_config.yml: repository.url must be empty or https://github.com/<owner>/<name>, "
                          f"got {url!r}")
     return url
+
+
+def repository_url(root: Path = ROOT) -> str:
+    """The ``repository.url`` of ``root/_config.yml``: ``""`` when unset, else a GitHub URL."""
+    config = yaml.safe_load((root / "_config.yml").read_text()) or {}
+    return check_url((config.get("repository") or {}).get("url"))
 
 
 def colab_cell_source(url: str) -> str:
@@ -74,9 +79,9 @@ def _source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def disagreeing(root: Path = ROOT) -> list[str]:
-    """Notebooks whose first code cell is not the Colab cell of the current setting."""
-    expected = colab_cell_source(repository_url(root))
+def disagreeing(root: Path = ROOT, url: str | None = None) -> list[str]:
+    """Notebooks whose first code cell is not the Colab cell of ``url`` (default: the setting)."""
+    expected = colab_cell_source(repository_url(root) if url is None else check_url(url))
     return [p.relative_to(root).as_posix() for p in toc_notebooks(root)
             if _source(_first_code_cell(json.loads(p.read_text()))) != expected]
 
@@ -104,9 +109,12 @@ def sync(root: Path = ROOT) -> list[str]:
 
 
 def _on_config_inited(app: Any, config: Any) -> None:
-    """Repository button on exactly when the URL is set; no launch buttons without it."""
-    url = repository_url(Path(app.confdir))
+    """Repository button on exactly when the URL is set; no launch buttons without it.
+
+    The URL is the one Jupyter Book passed on from the configuration in use (``repository.url``).
+    """
     options = dict(config.html_theme_options or {})
+    url = check_url(options.get("repository_url", ""))
     options["repository_url"] = url
     options["use_repository_button"] = bool(url)
     if not url:
@@ -117,7 +125,8 @@ def _on_config_inited(app: Any, config: Any) -> None:
 def _on_builder_inited(app: Any) -> None:
     from sphinx.util import logging
 
-    for name in disagreeing(Path(app.confdir)):
+    url = app.config.html_theme_options.get("repository_url", "")
+    for name in disagreeing(Path(app.confdir), url):
         logging.getLogger(__name__).warning(
             f"{name}: its Colab cell does not match repository.url in _config.yml; "
             "run `python -m sphinxext.repository sync`")

@@ -124,7 +124,27 @@ def test_mathjax_and_its_fonts_are_served_locally() -> None:
             f"{page.name} does not load the local MathJax")
 
 
-REPOSITORY_LINK = re.compile(r"""(?:href|src)=["'](https?://(?:github\.com|mybinder\.org|colab\.research\.google\.com)[^"']*)""")
+ANCHOR_TAG = re.compile(r"<a\b[^>]*>", re.I)
+HREF = re.compile(r"""\bhref=["']([^"']*)""")
+LAUNCH = re.compile(r"^https?://(?:mybinder\.org|colab\.research\.google\.com)/")
+
+
+def repository_links(html: str) -> list[str]:
+    """Links that name the book's repository: Binder and Colab links anywhere, and buttons (the
+    theme's ``btn`` links) to github.com.  A reference that cites some project on GitHub is not one."""
+    links = []
+    for tag in ANCHOR_TAG.findall(html):
+        href = HREF.search(tag)
+        if href and (LAUNCH.match(href.group(1)) or ("github.com" in href.group(1) and "btn" in tag)):
+            links.append(href.group(1))
+    return links
+
+
+def test_repository_link_pattern() -> None:
+    button = '<a href="https://github.com/o/r" target="_blank" class="btn btn-sm btn-source-repository-button">'
+    binder = '<a href="https://mybinder.org/v2/gh/o/r/main?urlpath=tree/book/x.ipynb" class="x">'
+    cited = '<a class="reference external" href="https://github.com/vwxyzjn/cleanrl">'
+    assert repository_links(button + binder + cited) == ["https://github.com/o/r", binder.split('"')[1]]
 
 
 def test_repository_links_follow_the_setting() -> None:
@@ -140,7 +160,7 @@ def test_repository_links_follow_the_setting() -> None:
             assert f"https://mybinder.org/v2/gh/{slug}/main?urlpath=tree/{rel}" in page, f"{rel}: no Binder button"
             assert f"https://colab.research.google.com/github/{slug}/blob/main/{rel}" in page, f"{rel}: no Colab button"
     for page in _pages():
-        for link in REPOSITORY_LINK.findall(page.read_text(errors="replace")):
+        for link in repository_links(page.read_text(errors="replace")):
             assert url and slug in link, (
                 f"{page.relative_to(_html())} links to {link}, but repository.url is "
                 f"{url or 'unset'} (_config.yml)")

@@ -94,15 +94,15 @@ def test_a_bad_url_is_refused_with_the_fix(tmp_path: Path, bad: str) -> None:
         repository.repository_url(root)
 
 
-def test_theme_options_follow_the_setting(tmp_path: Path) -> None:
+def test_theme_options_follow_the_setting() -> None:
     from types import SimpleNamespace
 
     for url, button in (("", False), (FORK, True)):
-        (tmp_path / "_config.yml").write_text(f'repository:\n  url: "{url}"\n')
-        config = SimpleNamespace(html_theme_options={"launch_buttons": {"colab_url": "x"}})
-        app = SimpleNamespace(confdir=str(tmp_path))
-        repository._on_config_inited(app, config)
+        config = SimpleNamespace(html_theme_options={"repository_url": url, "launch_buttons": {"colab_url": "x"}})
+        repository._on_config_inited(SimpleNamespace(confdir=str(ROOT)), config)
         assert config.html_theme_options["use_repository_button"] is button
         assert config.html_theme_options["repository_url"] == url
         assert bool(config.html_theme_options["launch_buttons"]) is button
-
+    config = SimpleNamespace(html_theme_options={"repository_url": "https://example.org/x/y"})
+    with pytest.raises(ValueError, match="must be empty or"):
+        repository._on_config_inited(SimpleNamespace(confdir=str(ROOT)), config)
