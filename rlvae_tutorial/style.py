@@ -36,7 +36,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 SCALE = 2  # PNG pixels per display pixel
 DISPLAY_DPI = 100  # display pixels per inch of figure size (CSS pixels)
-COLUMN_PX = 700  # the article column of a built page at 1280 px wide (tests/test_browser.py measures it)
+COLUMN_PX = 672  # the article column of a built page in a 1280 px window (tests/test_browser.py measures each figure as shown)
 MIN_FONT_PX = 10.0  # the smallest text a figure may show, in CSS pixels, once fitted to the column
 FIGURE_CHUNK = "rlvae-figure"
 
