@@ -48,7 +48,11 @@ class Setup:
 
 
 def setup(seed: int = 0, quick: bool | None = None, device: str | None = None) -> Setup:
-    """Resolve a notebook's ``seed``, ``quick`` and ``device`` parameters in one call."""
+    """Resolve a notebook's ``seed``, ``quick`` and ``device`` parameters in one call, and apply
+    the book's figure style (``rlvae_tutorial.style``)."""
+    from rlvae_tutorial.style import use_book_style
+
+    use_book_style()
     generator = seed_everything(seed)
     return Setup(seed=int(seed), quick=resolve_quick(quick), device=get_device(device),
                  generator=generator)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from torch import Tensor
 
 
@@ -54,3 +56,23 @@ def image_grid(
     if title:
         ax.set_title(title)
     return ax
+
+
+def image_panels(panels: Sequence[tuple[str, Tensor | np.ndarray]], *, ncols: int = 4, nrow: int = 4,
+                 panel_size: float = 1.7) -> Figure:
+    """One titled :func:`image_grid` per ``(title, images)`` panel, ``ncols`` panels a row.
+
+    Wrapping into rows keeps each panel (and its title) large enough to read at the page's width,
+    however many panels there are.  ``nrow`` images per row inside a panel.
+    """
+    if not panels:
+        raise ValueError("panels is empty: pass a list of (title, images) pairs")
+    ncols = min(ncols, len(panels))
+    rows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(rows, ncols, figsize=(panel_size * ncols, (panel_size + 0.3) * rows), squeeze=False)
+    for ax, (title, images) in zip(axes.flat, panels, strict=False):
+        image_grid(images, ax=ax, nrow=nrow, title=title)
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig

@@ -4,7 +4,10 @@
 the network unplugged.  The pages are served from a local HTTP server on 127.0.0.1; any request
 for anything else fails the test.  For each page: MathJax typeset every formula (no
 raw TeX left, no TeX error), its fonts came from the build, every image loaded, every internal
-link (and its #anchor) exists, and no script raised.  A full-page screenshot of each chapter goes
+link (and its #anchor) exists, and no script raised.  Accessibility: axe-core finds no WCAG 2.0/2.1
+A or AA violation, every formula carries MathJax's assistive MathML and no display formula runs
+past the article column, and every figure has meaningful alt text, at least twice the resolution
+it is shown at and no text smaller than rlvae_tutorial.style.MIN_FONT_PX as shown.  A full-page screenshot of each chapter goes
 to ``_build/screenshots/`` (``RLVAE_SCREENSHOTS`` overrides it) for a person to look at.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import functools
 import html.parser
 import http.server
+import json
 import os
 import re
 import shutil
@@ -68,9 +72,21 @@ async () => {
     images: [...document.images].map(img => ({src: img.currentSrc || img.src,
                                              ok: img.complete && img.naturalWidth > 0})),
     links: [...document.querySelectorAll("a[href]")].map(a => a.href),
+    // Accessibility: MathJax's assistive MathML next to every formula; display math inside the
+    // article column (a long formula scrolls in its own box); figures with alt text and sizes.
+    assistiveMath: document.querySelectorAll("mjx-container > mjx-assistive-mml").length,
+    articleRight: (document.querySelector("article") || document.body).getBoundingClientRect().right,
+    displayMath: [...document.querySelectorAll('mjx-container[display="true"]')].map(c => ({
+      text: (c.closest(".math") || c).textContent.replace(/\\s+/g, " ").trim().slice(0, 60), right: c.getBoundingClientRect().right,
+      overflows: c.scrollWidth > c.clientWidth + 1, scrolls: ["auto", "scroll"].includes(getComputedStyle(c).overflowX)})),
+    figures: [...document.querySelectorAll("article img")].map(img => ({
+      src: img.currentSrc || img.src, alt: img.getAttribute("alt"), shown: img.clientWidth,
+      natural: img.naturalWidth})),
   };
 }
 """
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]  # WCAG 2.0 and 2.1, levels A and AA
+HASH_ALT = re.compile(r"^[0-9a-f]{16,}|\.(?:png|svg|jpe?g)$", re.I)
 
 
 def _chromium() -> str:
@@ -198,6 +214,10 @@ def _inspect(browser: Browser, page: str, *, screenshot: Path | None = None,
     try:
         tab.goto(url, wait_until="load")
         report = tab.evaluate(PAGE_REPORT_JS)
+        # preload off: axe would fetch the theme's @import-ed CSS from the wrong folder (a 404).
+        violations = _axe().run(tab, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                              "resultTypes": ["violations"], "preload": False},
+                                ).response["violations"]
         if screenshot is not None:
             tab.screenshot(path=str(screenshot), full_page=True)
     finally:
@@ -217,6 +237,59 @@ def _inspect(browser: Browser, page: str, *, screenshot: Path | None = None,
     problems += [f"image did not load: {i['src']}" for i in report["images"] if not i["ok"]]
     # Links: every internal link points at a built file (and anchor).
     problems += [f"broken internal link: {b}" for b in _broken_links(report["links"], browser.origin)]
+    problems += _accessibility_problems(report, violations)
+    return problems
+
+
+@functools.cache
+def _axe() -> object:
+    """axe-core (bundled with axe-playwright-python: nothing is fetched), injected into each page."""
+    return pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+
+
+def _figure_chunk(src: str) -> dict | None:
+    """The ``rlvae-figure`` report that rlvae_tutorial.style writes into a figure's PNG."""
+    from PIL import Image
+
+    from rlvae_tutorial.style import FIGURE_CHUNK
+
+    path = _html_root() / unquote(urlsplit(src).path).lstrip("/")
+    if path.suffix != ".png" or not path.exists():
+        return None
+    with Image.open(path) as image:
+        text = image.info.get(FIGURE_CHUNK)
+    return json.loads(text) if text else None
+
+
+def _accessibility_problems(report: dict, violations: list[dict]) -> list[str]:
+    """WCAG 2.0/2.1 A and AA (axe-core), formulas for screen readers and within the column, and
+    figures: meaningful alt text, at least 2x resolution, and no text under MIN_FONT_PX as shown."""
+    from rlvae_tutorial.style import MIN_FONT_PX, SCALE
+
+    problems = [f"axe {v['id']} ({v['impact']}) on {len(v['nodes'])} element(s), e.g. "
+                f"{v['nodes'][0]['target']}: {v['help']}" for v in violations]
+    if report["mjxContainers"] and report["assistiveMath"] < report["mjxContainers"]:
+        problems.append(f"only {report['assistiveMath']} of {report['mjxContainers']} formulas carry "
+                        "MathJax's assistive MathML (mathjax3_config in _config.yml)")
+    for m in report["displayMath"]:
+        if m["right"] > report["articleRight"] + 1 or (m["overflows"] and not m["scrolls"]):
+            problems.append(f"display math runs past the column: {m['text']!r}")
+    for fig in report["figures"]:
+        name = fig["src"].rsplit("/", 1)[-1]
+        if "/_images/" not in fig["src"]:
+            continue  # the theme's logos and icons
+        alt = (fig["alt"] or "").strip()
+        if len(alt.split()) < 4 or HASH_ALT.search(alt):
+            problems.append(f"figure {name} has no meaningful alt text: {alt[:40]!r}")
+        if fig["natural"] and fig["shown"] and fig["natural"] < SCALE * fig["shown"]:
+            problems.append(f"figure {name} is {fig['natural']} px for {fig['shown']} px shown (< {SCALE}x)")
+        chunk = _figure_chunk(fig["src"])
+        if fig["src"].endswith(".png") and chunk is None:
+            problems.append(f"figure {name} was not drawn in the book's style (rlvae_tutorial.style)")
+        elif chunk is not None and fig["natural"]:
+            shown_px = chunk["min_font_pt"] * chunk["dpi"] / 72 * fig["shown"] / fig["natural"]
+            if shown_px < MIN_FONT_PX:
+                problems.append(f"figure {name}: its smallest text is {shown_px:.1f} px as shown (< {MIN_FONT_PX:g})")
     return problems
 
 
@@ -234,6 +307,10 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head>
 <img src="../_images/no-such-figure.png" alt="missing">
 <a href="no_such_chapter.html">a broken link</a>
 <script>undefinedFunction();</script>
+<article><div role="list" class="citation-list"><div role="doc-biblioentry">A. Author. 2020.</div></div>
+<img src="../_images/0123456789abcdef0123456789abcdef.png">
+<mjx-container display="true" style="display:block; overflow:hidden; width:100px">
+  <span style="display:inline-block; width:3000px">a very long formula</span></mjx-container></article>
 </body></html>"""
 
 
@@ -243,7 +320,9 @@ def test_the_browser_check_catches_a_broken_page(browser: Browser) -> None:
                      "raw TeX on the page: 'Raw display math $$x^2$$ left untypeset.'",
                      "the page has math but MathJax did not load", "formula not typeset",
                      "image did not load", "HTTP 404", "broken internal link",
-                     "script error: undefinedFunction is not defined"):
+                     "script error: undefinedFunction is not defined", "axe aria-deprecated-role",
+                     "axe aria-required-children", "axe image-alt", "has no meaningful alt text",
+                     "display math runs past the column: 'a very long formula'"):
         assert expected in problems, f"missed {expected!r} in:\n{problems}"
 
 

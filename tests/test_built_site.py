@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from sphinxext.repository import repository_url
 from sphinxext.runtimes import load_report, notebook_budget, notebook_fingerprint, runtimes_dir
 from tests.notebook_utils import ROOT, toc_files, toc_notebooks
 
@@ -124,16 +124,48 @@ def test_mathjax_and_its_fonts_are_served_locally() -> None:
             f"{page.name} does not load the local MathJax")
 
 
-def test_launch_and_download_buttons() -> None:
-    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    slug = repo.removeprefix("https://github.com/")
+ANCHOR_TAG = re.compile(r"<a\b[^>]*>", re.I)
+HREF = re.compile(r"""\bhref=["']([^"']*)""")
+LAUNCH = re.compile(r"^https?://(?:mybinder\.org|colab\.research\.google\.com)/")
+
+
+def repository_links(html: str) -> list[str]:
+    """Links that name the book's repository: Binder and Colab links anywhere, and buttons (the
+    theme's ``btn`` links) to github.com.  A reference that cites some project on GitHub is not one."""
+    links = []
+    for tag in ANCHOR_TAG.findall(html):
+        href = HREF.search(tag)
+        if href and (LAUNCH.match(href.group(1)) or ("github.com" in href.group(1) and "btn" in tag)):
+            links.append(href.group(1))
+    return links
+
+
+def test_repository_link_pattern() -> None:
+    button = '<a href="https://github.com/o/r" target="_blank" class="btn btn-sm btn-source-repository-button">'
+    binder = '<a href="https://mybinder.org/v2/gh/o/r/main?urlpath=tree/book/x.ipynb" class="x">'
+    cited = '<a class="reference external" href="https://github.com/vwxyzjn/cleanrl">'
+    assert repository_links(button + binder + cited) == ["https://github.com/o/r", binder.split('"')[1]]
+
+
+def test_repository_links_follow_the_setting() -> None:
+    """Launch, repository and download buttons follow repository.url; none while it is unset."""
+    url = repository_url(ROOT)
+    slug = url.removeprefix("https://github.com/")
     for nb in toc_notebooks():
         rel = nb.relative_to(ROOT).as_posix()
         page = (_html() / rel).with_suffix(".html").read_text()
-        assert f"https://mybinder.org/v2/gh/{slug}/main?urlpath=tree/{rel}" in page, f"{rel}: no Binder button"
-        assert f"https://colab.research.google.com/github/{slug}/blob/main/{rel}" in page, f"{rel}: no Colab button"
         assert f'href="../_sources/{rel}"' in page, f"{rel}: no .ipynb download button"
         assert (_html() / "_sources" / rel).is_file(), f"the download of {rel} is missing"
+        if url:
+            assert f"https://mybinder.org/v2/gh/{slug}/main?urlpath=tree/{rel}" in page, f"{rel}: no Binder button"
+            assert f"https://colab.research.google.com/github/{slug}/blob/main/{rel}" in page, f"{rel}: no Colab button"
+    for page in _pages():
+        for link in repository_links(page.read_text(errors="replace")):
+            assert url and slug in link, (
+                f"{page.relative_to(_html())} links to {link}, but repository.url is "
+                f"{url or 'unset'} (_config.yml)")
+        if not url:
+            assert "launch-buttons" not in page.read_text(errors="replace"), f"{page.name}: a launch menu"
 
 
 def test_back_matter_pages() -> None:

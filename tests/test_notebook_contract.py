@@ -9,8 +9,8 @@ import types
 from pathlib import Path
 
 import pytest
-import yaml
 
+from sphinxext.repository import repository_url
 from tests.notebook_utils import ROOT, book_notebooks
 
 COLAB_GUARD = '"google.colab" in sys.modules'
@@ -54,24 +54,26 @@ def _run_install_cell(source: str, on_colab: bool) -> list[tuple[str, str]]:
     return calls
 
 
-def _repository() -> str:
-    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-
-
 @pytest.mark.parametrize("path", book_notebooks(), ids=lambda p: p.stem)
 def test_first_code_cell_installs_the_package_on_colab_only(path: Path) -> None:
+    """Outside Colab the cell does nothing; on Colab it installs from repository.url when that is
+    set, and only prints how to install while it is unset (tests/test_repository_setting.py)."""
     cell = _first_code_cell(path)
     source = _source(cell)
     assert "remove-cell" in cell.get("metadata", {}).get("tags", []), (
         f"{path.name}: tag the Colab install cell 'remove-cell' (readers of the book don't need it)")
     assert COLAB_GUARD in source, (
         f"{path.name}: the first code cell must be the Colab install cell, guarded by "
-        f"`if {COLAB_GUARD}:`; copy it from book/getting_started.ipynb")
+        f"`if {COLAB_GUARD}:`; run `python -m sphinxext.repository sync`")
     assert _run_install_cell(source, on_colab=False) == [], f"{path.name}: the cell acts outside Colab"
     calls = _run_install_cell(source, on_colab=True)
+    url = repository_url(ROOT)
+    if not url:
+        assert calls == [], f"{path.name}: installs {calls} although repository.url is unset"
+        return
     assert len(calls) == 1 and calls[0][0] in {"pip", "!"}, f"{path.name}: expected one pip install, got {calls}"
-    assert f"git+{_repository()}" in calls[0][1], (
-        f"{path.name}: Colab should install the package from {_repository()} (_config.yml)")
+    assert f"git+{url}" in calls[0][1], (
+        f"{path.name}: Colab should install the package from {url} (_config.yml)")
 
 
 def test_the_install_check_catches_an_unguarded_cell() -> None:

@@ -9,14 +9,18 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from rlvae_tutorial.latents.experiment import RunSummary
+from rlvae_tutorial.style import OKABE_ITO, legend_outside
 
-COLOURS = {"pixels": "tab:red", "latents": "tab:blue", "state": "tab:green"}
+# Colour, line style and marker: each representation is told apart by more than its colour.
+STYLES = {"pixels": (OKABE_ITO[3], "-", "o"), "latents": (OKABE_ITO[0], "--", "s"),
+          "state": (OKABE_ITO[2], ":", "^")}
 
 
 def plot_learning_curves(runs: Mapping[str, Sequence[RunSummary]], ax: Axes | None = None, *,
                          threshold: float | None = None, labels: Mapping[str, str] | None = None) -> Axes:
     """Mean evaluation return against env steps for each representation, with a band from the
-    lowest to the highest seed (and the mean +- one standard deviation, darker)."""
+    lowest to the highest seed (and, darker, the mean +- one standard deviation clipped to that
+    range, so that a band never leaves the values the seeds reached, e.g. a return bounded by 1)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.8))
     for rep, seeds in runs.items():
@@ -29,13 +33,16 @@ def plot_learning_curves(runs: Mapping[str, Sequence[RunSummary]], ax: Axes | No
         steps = np.stack([r.eval_steps for r in seeds]).mean(0)
         returns = np.stack([r.eval_returns for r in seeds])  # (seeds, evaluations)
         mean, std = returns.mean(0), returns.std(0)
-        colour = COLOURS.get(rep)
+        colour, linestyle, marker = STYLES.get(rep, (None, "-", "o"))
         label = (labels or {}).get(rep, rep)
-        ax.plot(steps, mean, color=colour, lw=2, label=f"{label} ({len(seeds)} seeds)")
-        ax.fill_between(steps, returns.min(0), returns.max(0), color=colour, alpha=0.12, lw=0)
-        ax.fill_between(steps, mean - std, mean + std, color=colour, alpha=0.25, lw=0)
+        lowest, highest = returns.min(0), returns.max(0)
+        ax.plot(steps, mean, color=colour, ls=linestyle, marker=marker, markevery=max(1, len(steps) // 8),
+                lw=2, label=f"{label} ({len(seeds)} seeds)")
+        ax.fill_between(steps, lowest, highest, color=colour, alpha=0.12, lw=0)
+        ax.fill_between(steps, np.maximum(mean - std, lowest), np.minimum(mean + std, highest),
+                        color=colour, alpha=0.25, lw=0)
     if threshold is not None:
         ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
     ax.set(xlabel="environment steps", ylabel="greedy evaluation return")
-    ax.legend(loc="lower right", fontsize=8)
+    legend_outside(ax)
     return ax

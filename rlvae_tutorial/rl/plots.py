@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from rlvae_tutorial.envs.gridworld import GridWorldEnv
+from rlvae_tutorial.style import HATCHES, OKABE_ITO, legend_outside
 
 ARROWS = np.array([(0, -1), (1, 0), (0, 1), (-1, 0)])  # up, right, down, left as (dx, dy) on screen
 
@@ -37,7 +38,7 @@ def gridworld_values(env: GridWorldEnv, values: np.ndarray, ax: Axes | None = No
         if cell in "GX":
             ax.text(col, row, cell, ha="center", va="center", fontsize=12, weight="bold", color="w")
         elif env.free[s]:
-            ax.text(col, row + 0.32, f"{grid[row, col]:.2f}", ha="center", va="center", fontsize=7, color="w")
+            ax.text(col, row + 0.32, f"{grid[row, col]:.2f}", ha="center", va="center", fontsize=8, color="w")
             if actions is not None:
                 chosen = np.flatnonzero(actions[s]) if np.ndim(actions) == 2 else [int(actions[s])]
                 for a in chosen:  # from the cell's centre outwards, so that ties read as a fork
@@ -47,6 +48,16 @@ def gridworld_values(env: GridWorldEnv, values: np.ndarray, ax: Axes | None = No
     ax.set_yticks([])
     if title:
         ax.set_title(title)
+    return ax
+
+
+def label_goal_and_pit(env: GridWorldEnv, ax: Axes, *, cell_px: int = 1, fontsize: float = 9) -> Axes:
+    """Write "G" on the goal and "X" on the pit of a picture of ``env`` (``cell_px`` pixels a
+    cell, as ``imshow`` shows it), so that they differ by more than green vs red."""
+    for row, col in zip(*np.nonzero(np.isin(env.grid, ["G", "X"])), strict=True):
+        centre = (cell_px - 1) / 2
+        ax.text(col * cell_px + centre, row * cell_px + centre, env.grid[row, col], ha="center", va="center",
+                fontsize=fontsize, weight="bold", color="w")
     return ax
 
 
@@ -73,10 +84,10 @@ def learning_curves(curves: dict[str, Sequence[tuple[Sequence[float], Sequence[f
         line, = ax.plot(grid, mid, label=f"{label} ({len(runs)} seeds)")
         ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2)
     if target is not None:
-        ax.axhline(target, color="k", ls=":", lw=1)
+        ax.axhline(target, color="k", ls=":", lw=1, label=f"target {target:g}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return ax
 
 
@@ -94,7 +105,9 @@ def variance_bars(variances: dict[str, float], ax: Axes | None = None, *, log: b
     """Bars of gradient-estimator variances, labelled with their ratio to the first bar."""
     ax = _axes(ax, (4.5, 3))
     names, vals = list(variances), np.array(list(variances.values()), dtype=float)
-    bars = ax.bar(names, vals, color=plt.get_cmap("tab10")(np.arange(len(vals))))
+    # each bar is named on the axis, so colour and hatch only repeat what its label says
+    bars = ax.bar(names, vals, color=[OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(vals))],
+                  hatch=[HATCHES[i % len(HATCHES)] for i in range(len(vals))], edgecolor="w")
     for bar, v in zip(bars, vals, strict=True):
         ax.text(bar.get_x() + bar.get_width() / 2, v, f"{v:.3g}\n({vals[0] / v:.1f}x lower)" if v != vals[0]
                 else f"{v:.3g}", ha="center", va="bottom", fontsize=8)

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from rlvae_tutorial.style import OKABE_ITO, legend_outside
 from rlvae_tutorial.train import History
 
 
@@ -29,14 +30,14 @@ def variance_bars(
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     pos = np.arange(len(names))
-    ax.bar(pos - 0.2, per_draw, width=0.4, label="per draw")
-    ax.bar(pos + 0.2, per_sample, width=0.4, label="per sample (x K)")
+    ax.bar(pos - 0.2, per_draw, width=0.4, label="per draw", color=OKABE_ITO[0])
+    ax.bar(pos + 0.2, per_sample, width=0.4, label="per sample (x K)", color=OKABE_ITO[1], hatch="//", edgecolor="w")
     if reference is not None:
         ax.axhline(reference, color="k", linestyle="--", linewidth=1, label=reference_label)
     ax.set_yscale("log")
     ax.set_xticks(pos, list(names))
     ax.set_ylabel("trace of gradient covariance")
-    ax.legend(frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -48,9 +49,11 @@ def validation_curves(
     key: str = "val_elbo",
     x_scale: float = 1e9,
     x_label: str = "compute (GFLOPs)",
+    y_label: str = "validation ELBO (nats per image)",
     ylim: tuple[float, float] | None = None,
 ) -> Axes:
-    """One line per run: ``key`` (validation ELBO) against column ``x`` / ``x_scale``; best epoch marked."""
+    """One line per run: ``key`` (validation ELBO) against column ``x`` / ``x_scale``; best epoch
+    marked.  Lines differ in colour and style (the book's cycle), the legend sits outside."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     for name, h in histories.items():
@@ -59,10 +62,10 @@ def validation_curves(
         (line,) = ax.plot(xs, ys, label=name)
         if h.best_epoch is not None:
             i = h.best_epoch - 1
-            ax.plot(xs[i], ys[i], "o", color=line.get_color())
+            ax.plot(xs[i], ys[i], "o", color=line.get_color(), ls="none")
     ax.set_xlabel(x_label)
-    ax.set_ylabel(f"{key} (nats per image)")
+    ax.set_ylabel(y_label)
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.legend(frameon=False)
+    legend_outside(ax)
     return ax

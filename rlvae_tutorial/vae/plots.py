@@ -10,7 +10,13 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
+from rlvae_tutorial.style import HATCHES, MARKERS, OKABE_ITO, legend_outside
 from rlvae_tutorial.train import History
+
+# Ten digits need ten colours: Okabe-Ito's eight, then grey and Tol's wine.  Each digit also has
+# its own marker and its label written at the middle of its points.
+DIGIT_COLOURS = (*OKABE_ITO, "#999999", "#882255")
+DIGIT_MARKERS = (*MARKERS, "p", "h")
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (5.0, 3.2)) -> Axes:
@@ -39,13 +45,13 @@ def plot_history(
     for i, key in enumerate(keys):
         values = sign * np.asarray(history[key])
         keep = ~np.isnan(values)
-        ax.plot(epochs[keep], values[keep], label=labels[i] if labels else key, lw=1.2)
+        ax.plot(epochs[keep], values[keep], label=labels[i] if labels else key.replace("_", " "))
     if mark_best and history.best_epoch is not None:
         ax.axvline(history.best_epoch, color="k", ls=":", lw=1, label=f"best epoch ({history.best_epoch})")
     ax.set_xlabel("epoch")
     if ylabel:
         ax.set_ylabel(ylabel)
-    ax.legend(frameon=False)
+    legend_outside(ax)
     return ax
 
 
@@ -53,13 +59,16 @@ def latent_scatter(z: Tensor, labels: Tensor, ax: Axes | None = None, *, s: floa
     """Scatter 2-D codes ``(N, 2)`` coloured by their digit ``(N,)``, with a legend of classes."""
     ax = _axes(ax, (4.5, 4.0))
     z_np, y_np = _np(z), _np(labels).astype(int)
-    cmap = plt.get_cmap("tab10")
     for digit in np.unique(y_np):
         pts = z_np[y_np == digit]
-        ax.scatter(pts[:, 0], pts[:, 1], s=s, color=cmap(digit % 10), label=str(digit), alpha=0.8)
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
-    ax.legend(title="digit", frameon=False, fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
+        ax.scatter(pts[:, 0], pts[:, 1], s=s, color=DIGIT_COLOURS[digit % 10], marker=DIGIT_MARKERS[digit % 10],
+                   label=str(digit), alpha=0.8, linewidths=0)
+        middle = np.median(pts, axis=0)
+        ax.text(*middle, str(digit), ha="center", va="center", fontsize=12, weight="bold",
+                bbox={"boxstyle": "circle,pad=0.15", "fc": "w", "ec": DIGIT_COLOURS[digit % 10], "alpha": 0.85})
+    ax.set_xlabel("latent coordinate $z_1$")
+    ax.set_ylabel("latent coordinate $z_2$")
+    legend_outside(ax, title="digit", markerscale=2)
     return ax
 
 
@@ -87,13 +96,14 @@ def kl_per_dim_bars(
     width = 0.8 / n
     for i, (name, kl) in enumerate(kls.items()):
         values = _np(kl)
-        ax.bar(np.arange(len(values)) + (i - (n - 1) / 2) * width, values, width, label=name)
+        ax.bar(np.arange(len(values)) + (i - (n - 1) / 2) * width, values, width, label=name,
+               color=OKABE_ITO[i % len(OKABE_ITO)], hatch=HATCHES[i % len(HATCHES)], edgecolor="w")
     if threshold is not None:
         ax.axhline(threshold, color="k", ls=":", lw=1, label=f"{threshold:g} nats")
     ax.set_xlabel("latent dimension")
     ax.set_ylabel("mean KL [nats]")
     ax.set_xticks(np.arange(len(_np(next(iter(kls.values()))))))
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    legend_outside(ax)
     return ax
 
 
@@ -102,9 +112,10 @@ def grad_histograms(samples: dict[str, Tensor], ax: Axes | None = None, *, bins:
     ax = _axes(ax)
     all_values = torch.cat([v.flatten() for v in samples.values()])
     lo, hi = np.quantile(_np(all_values), [0.005, 0.995])
-    for name, values in samples.items():
-        ax.hist(_np(values).clip(lo, hi), bins=bins, range=(lo, hi), alpha=0.55, density=True, label=name)
+    for i, (name, values) in enumerate(samples.items()):
+        ax.hist(_np(values).clip(lo, hi), bins=bins, range=(lo, hi), alpha=0.55, density=True, label=name,
+                color=OKABE_ITO[i % len(OKABE_ITO)], hatch=HATCHES[i % len(HATCHES)], edgecolor="w", linewidth=0)
     ax.set_xlabel("single-sample gradient estimate")
     ax.set_ylabel("density")
-    ax.legend(frameon=False)
+    legend_outside(ax)
     return ax
