@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pytest
 import yaml
 
 from tests.notebook_utils import ROOT
@@ -54,3 +55,13 @@ def test_makefile_pins_torch_in_one_variable() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^TORCH_SPEC \?= torch==2\.13\.0$", makefile, re.M)
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("exec make test")
+
+
+def test_references_bib_parses_and_has_no_duplicate_keys() -> None:
+    """A broken entry stops the whole book build (sphinxcontrib-bibtex): catch it in seconds."""
+    pybtex = pytest.importorskip("pybtex.database")
+    text = (ROOT / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\{([^,]+),", text, flags=re.M)
+    assert len(keys) == len(set(keys)), f"duplicate bibtex keys: {sorted({k for k in keys if keys.count(k) > 1})}"
+    data = pybtex.parse_string(text, "bibtex")
+    assert set(data.entries) == set(keys)
