@@ -220,3 +220,39 @@ def test_reinforce_with_value_baseline_solves_cartpole() -> None:
     history = train_reinforce(envs, ReinforceConfig(), seed=0, eval_envs=eval_envs, progress=False).history
     assert history.solved_step is not None and history.eval_means[-1] >= 475
     assert history.solved_step <= 50_000
+
+
+@pytest.mark.parametrize("truncate", [False, True])
+@pytest.mark.parametrize("value_scale", [None, 1.0])
+def test_actor_critic_trains_on_gae_advantages_and_value_targets(monkeypatch: pytest.MonkeyPatch,
+                                                                 truncate: bool, value_scale: float | None) -> None:
+    """With frozen networks (lr 0), the loss must see, for every real step, the GAE(gamma, lambda)
+    advantage of that step computed by hand from the critic, and the value target A + V, on the
+    critic's own (scaled) units."""
+    seen: list = []
+    real = ac_module.actor_critic_loss
+
+    def spy(log_probs, advantages, values, returns, *args):  # noqa: ANN001, ANN002, ANN202
+        seen.append((advantages.clone(), values.detach().clone(), returns.clone()))
+        return real(log_probs, advantages, values, returns, *args)
+
+    monkeypatch.setattr(ac_module, "actor_critic_loss", spy)
+    gamma, lam = 0.5, 0.25
+    config = ActorCriticConfig(total_steps=12, n_steps=8, gamma=gamma, gae_lambda=lam, lr=0.0, value_lr=0.0,
+                               target_return=None, value_scale=value_scale)
+    result = train_actor_critic(counting_envs(2, 3, truncate=truncate), config, progress=False)
+    scale = 1 - gamma if value_scale is None else value_scale
+    with torch.no_grad():
+        V = (result.value(torch.arange(4.0).view(4, 1)) / scale).double()  # V(s) for s = 0..3, return units
+    # One episode is s = 0, 1, 2 (reward 1 each); after s = 2 it ends (terminated: nothing follows;
+    # truncated: bootstrapped with V(final obs 3)).
+    delta = [1 + gamma * V[1] - V[0], 1 + gamma * V[2] - V[1], 1 + (gamma * V[3] if truncate else 0.0) - V[2]]
+    a2 = delta[2]
+    a1 = delta[1] + gamma * lam * a2
+    a0 = delta[0] + gamma * lam * a1
+    expected = torch.stack([a0, a1, a2]).float()
+    assert len(seen) == 1  # 2 envs x 8 steps = 12 real steps (two dummy steps per env)
+    adv, values, targets = seen[0]
+    assert len(adv) == 12
+    assert torch.allclose(adv.view(2, 3, 2).permute(0, 2, 1).reshape(4, 3), expected.expand(4, 3), atol=1e-5)
+    assert torch.allclose(targets, (adv + values / scale) * scale, atol=1e-5)
