@@ -12,6 +12,7 @@ from rlvae_tutorial.stats import (
     censored_mean,
     kaplan_meier,
     restricted_mean,
+    restricted_mean_difference,
     solved_fraction,
 )
 
@@ -74,3 +75,13 @@ def test_errors_name_the_fix() -> None:
         bootstrap_ci([1.0], level=95)
     with pytest.raises(ValueError, match="at least one run"):
         bootstrap_diff_ci([], [1.0])
+
+
+def test_restricted_mean_difference() -> None:
+    # a: min(T, 10) = 10, 10, 8 -> 28/3; b: 2, 4, 6 -> 4.  Every resample of a has mean >= 8 and
+    # every resample of b <= 6, so the interval lies above 2.
+    d = restricted_mean_difference([np.inf, 12.0, 8.0], [2.0, 4.0, 6.0], horizon=10)
+    assert d["estimate"] == pytest.approx(28 / 3 - 4) and d["level"] == 0.95
+    assert 2.0 <= d["low"] <= d["estimate"] <= d["high"] <= 8.0
+    with pytest.raises(ValueError, match="inf for a run"):
+        restricted_mean_difference([np.nan], [1.0], horizon=10)
