@@ -134,7 +134,9 @@ def test_reinforce_drops_dummy_steps_and_keeps_final_obs(monkeypatch: pytest.Mon
             assert ep.truncated_obs is None
 
 
-def test_reinforce_bootstraps_truncated_episodes_with_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("value_scale", [None, 1.0])
+def test_reinforce_bootstraps_truncated_episodes_with_the_value(monkeypatch: pytest.MonkeyPatch,
+                                                                value_scale: float | None) -> None:
     seen: list = []
     real = reinforce_module.discounted_returns
 
@@ -144,10 +146,10 @@ def test_reinforce_bootstraps_truncated_episodes_with_the_value(monkeypatch: pyt
 
     monkeypatch.setattr(reinforce_module, "discounted_returns", spy)
     config = ReinforceConfig(total_steps=6, episodes_per_update=2, target_return=None, gamma=0.5, lr=0.0,
-                             value_lr=0.0)
+                             value_lr=0.0, value_scale=value_scale)
     result = train_reinforce(counting_envs(2, 3, truncate=True), config, progress=False)
-    with torch.no_grad():
-        v_final = float(result.value(torch.tensor([[3.0]]))) / (1 - 0.5)
+    with torch.no_grad():  # V learns value_scale * G (None: 1 - gamma); the bootstrap needs G's units
+        v_final = float(result.value(torch.tensor([[3.0]]))) / (1 - 0.5 if value_scale is None else value_scale)
     assert torch.allclose(seen[0], torch.tensor([1.0, 1.0, 1.0 + 0.5 * v_final] * 2, dtype=torch.float64))
 
 
