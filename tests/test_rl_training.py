@@ -258,3 +258,23 @@ def test_actor_critic_trains_on_gae_advantages_and_value_targets(monkeypatch: py
     assert len(adv) == 12
     assert torch.allclose(adv.view(2, 3, 2).permute(0, 2, 1).reshape(4, 3), expected.expand(4, 3), atol=1e-5)
     assert torch.allclose(targets, (adv + values / scale) * scale, atol=1e-5)
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "a2c"])
+def test_a_fresh_critic_predicts_returns_of_the_size_of_early_returns(algo: str) -> None:
+    """With the default value scale, an untrained critic's outputs, read in units of the return,
+    must be small next to CartPole's early returns (~20): with scale 1 - gamma they stood for
+    returns up to ~20 (each output unit is 1 / (1 - gamma) = 100 units of return), and the first
+    advantages were the critic's noise."""
+    envs = gym.make_vec("CartPole-v1", num_envs=2)
+    if algo == "reinforce":
+        config = ReinforceConfig(total_steps=50, lr=0.0, value_lr=0.0, target_return=None)
+        value = train_reinforce(envs, config, progress=False).value
+    else:
+        config = ActorCriticConfig(total_steps=50, lr=0.0, value_lr=0.0, target_return=None)
+        value = train_actor_critic(envs, config, progress=False).value
+    scale = 1 - config.gamma if config.value_scale is None else config.value_scale
+    obs = torch.as_tensor(np.random.default_rng(0).normal(0.0, 0.1, (256, 4)), dtype=torch.float32)
+    with torch.no_grad():
+        v = value(obs) / scale  # in return units
+    assert v.abs().max() < 10.0, f"a fresh critic predicts returns up to {float(v.abs().max()):.0f}"

@@ -45,8 +45,9 @@ class ReinforceConfig:
     off when comparing baselines, so that ``baseline="none"`` means none.
     ``value_scale``: V learns ``value_scale * G_t`` (``None`` -> ``1 - gamma``).  The default 1 (plain
     returns, as in CleanRL and Stable-Baselines3) matters when the weights are not centred: with
-    ``1 - gamma`` a fresh critic's outputs of order 1 stand for returns of order 100, and that
-    baseline swamped the early returns (on CartPole, 30k steps without centring: one seed in six
+    ``1 - gamma`` every unit of a fresh critic's output stands for 100 units of return (up to
+    ~20 on CartPole's first observations, as large as the early returns), and that baseline
+    swamped them (on CartPole, 30k steps without centring: one seed in six
     barely learned; none with 1).
     Evaluation every ``eval_every`` env steps on ``eval_envs`` (one episode per sub-env, sampled
     actions); training stops early once the mean reaches ``target_return`` (``None``: never).
