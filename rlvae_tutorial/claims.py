@@ -18,8 +18,10 @@ from typing import Any
 HOLDS = "holds"
 PARTLY = "holds in part"
 FAILS = "does not hold"
+UNRESOLVED = "could not tell"  # measured, but the interval over seeds does not decide it
 NOT_MEASURED = "not measured"
-STATUSES = (HOLDS, PARTLY, FAILS, NOT_MEASURED)
+STATUSES = (HOLDS, PARTLY, FAILS, UNRESOLVED, NOT_MEASURED)
+RULE_STATUSES = STATUSES[:-1]  # what a rule may return
 
 Results = Mapping[str, Mapping[str, Mapping[str, Any]]]  # {chapter: {key: record}}, as load_results
 Values = Mapping[tuple[str, str], Any]  # {(chapter, key): value}
@@ -82,9 +84,9 @@ def assess(claim: Claim, results: Results) -> Verdict:
         if key in results.get(chapter, {}):
             values[(chapter, key)] = results[chapter][key]["value"]
     status, text = claim.rule(values)
-    if status not in STATUSES[:3]:
+    if status not in RULE_STATUSES:
         raise ValueError(f"the rule of claim {claim.name!r} returned status {status!r}; "
-                         f"return one of {STATUSES[:3]}")
+                         f"return one of {RULE_STATUSES}")
     return Verdict(claim, status, text, (), values)
 
 
@@ -238,24 +240,33 @@ def _reward_design(v: Values) -> tuple[str, str]:
                     f"{hacking} on the target rate at λ = 0 ({own:.2f} against {judge:.2f}).")
 
 
+def _interval(d: Mapping[str, float]) -> str:
+    return f"{d['estimate']:+,.0f} steps (95% interval {d['low']:+,.0f} to {d['high']:+,.0f})"
+
+
 def _data_efficiency(v: Values) -> tuple[str, str]:
-    steps = v[("rl_latents", "steps_to_threshold")]  # {agent: {"mean", "std", "n", ...}} over seeds
-    frames = float(v[("rl_latents", "pretrain_env_steps")])
-    beat = bool(v[("rl_latents", "latents_beat_pixels")])
-    pix, lat, state = (steps[k] for k in ("pixels", "latents", "state"))
-    n = int(pix["n"])
-    se = math.sqrt((pix["std"] ** 2 + lat["std"] ** 2) / max(n, 1)) or 1.0  # of the difference of means
-    with_frames = lat["mean"] + frames
-    status = FAILS if not beat else (HOLDS if with_frames < pix["mean"] else PARTLY)
-    text = (f"env steps to the return threshold, mean over {n} seeds (a run that never reaches it "
-            f"counts as the whole budget): VAE latents {lat['mean']:,.0f}, raw pixels {pix['mean']:,.0f} "
-            f"({(pix['mean'] - lat['mean']) / se:+.1f} standard errors), true state {state['mean']:,.0f}; "
-            f"with the VAE's {frames:,.0f} pretraining frames counted, latents {with_frames:,.0f}")
-    if not beat:
-        return status, text + "; latents did not beat pixels."
-    if status == PARTLY:
-        return status, text + "; latents beat pixels only before the pretraining frames are counted."
-    return status, text + "; latents beat pixels even with the pretraining frames counted."
+    """Latents beat pixels only when the bootstrap interval of the difference of restricted mean
+    steps to threshold (pixels minus latents, over seeds) lies above zero; pixels win when it lies
+    below; otherwise the experiment could not tell.  Runs that never reach the threshold are
+    censored (restricted mean up to the budget, with the solved fraction), not averaged in."""
+    d = v[("rl_latents", "data_efficiency")]
+    solved, rmean = d["solved"], d["restricted_mean"]
+    diff, with_frames = d["difference"], d["difference_with_frames"]
+    text = (f"{int(d['n_seeds'])} seeds per agent; reached the threshold within {d['budget']:,.0f} steps: "
+            f"VAE latents {solved['latents']:.0%}, raw pixels {solved['pixels']:.0%}, true state "
+            f"{solved['state']:.0%} of runs; restricted mean steps to threshold (a run that never got "
+            f"there counts as the budget, a lower bound): latents {rmean['latents']:,.0f}, pixels "
+            f"{rmean['pixels']:,.0f}, true state {rmean['state']:,.0f}. Pixels minus latents: "
+            f"{_interval(diff)}; with the VAE's {d['pretrain_env_steps']:,.0f} pretraining frames "
+            f"charged to the latents: {_interval(with_frames)}")
+    if diff["high"] < 0:
+        return FAILS, text + "; pixels beat latents."
+    if diff["low"] <= 0:
+        return UNRESOLVED, text + ("; the interval contains zero: with these seeds the experiment could not "
+                                   "tell whether latents beat pixels.")
+    if with_frames["low"] > 0:
+        return HOLDS, text + "; latents beat pixels even with the pretraining frames counted."
+    return PARTLY, text + "; latents beat pixels, but not once the pretraining frames are counted."
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -309,7 +320,6 @@ CLAIMS: tuple[Claim, ...] = (
           _reward_design),
     Claim("data_efficiency", "Data efficiency in RL",
           "RL+VAE makes reinforcement learning more data-efficient.",
-          (("rl_latents", "steps_to_threshold"), ("rl_latents", "pretrain_env_steps"),
-           ("rl_latents", "latents_beat_pixels")),
+          (("rl_latents", "data_efficiency"),),
           _data_efficiency),
 )

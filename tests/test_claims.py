@@ -13,6 +13,7 @@ from rlvae_tutorial.claims import (
     HOLDS,
     NOT_MEASURED,
     PARTLY,
+    UNRESOLVED,
     Claim,
     assess,
     assess_all,
@@ -41,10 +42,12 @@ VALUES: dict[str, dict[str, Any]] = {
     "app_text": {"target_pretrained": 0.25, "target_beta_large": 0.7, "beta_large": 0.3, "kl_beta_large": 1.2,
                  "distinct_beta_small": 0.05, "distinct_beta_large": 0.5, "novel_beta_small": 0.02,
                  "beta_small": 0.01},
-    "rl_latents": {"steps_to_threshold": {"pixels": {"mean": 13000.0, "std": 3000.0, "n": 5.0},
-                                          "latents": {"mean": 9000.0, "std": 5000.0, "n": 5.0},
-                                          "state": {"mean": 4000.0, "std": 800.0, "n": 5.0}},
-                   "pretrain_env_steps": 4000, "latents_beat_pixels": True},
+    "rl_latents": {"data_efficiency": {
+        "n_seeds": 8, "budget": 15000, "pretrain_env_steps": 4000, "level": 0.95,
+        "solved": {"pixels": 0.75, "latents": 1.0, "state": 1.0},
+        "restricted_mean": {"pixels": 13000.0, "latents": 9000.0, "state": 4000.0},
+        "difference": {"estimate": 4000.0, "low": 1000.0, "high": 7000.0},
+        "difference_with_frames": {"estimate": 0.0, "low": -3000.0, "high": 3000.0}}},
 }
 
 
@@ -147,25 +150,31 @@ def test_reward_design_reports_hacking() -> None:
     assert "no reward hacking" in verdict("reward_design", results()).text
 
 
-def _steps(pixels: float, latents: float) -> dict:
-    return {"pixels": {"mean": pixels, "std": 3000.0, "n": 5.0}, "latents": {"mean": latents, "std": 5000.0, "n": 5.0},
-            "state": {"mean": 4000.0, "std": 800.0, "n": 5.0}}
+def _latents(low: float, high: float, low_frames: float = -3000.0, high_frames: float = 3000.0) -> dict:
+    d = dict(VALUES["rl_latents"]["data_efficiency"])
+    d["difference"] = {"estimate": (low + high) / 2, "low": low, "high": high}
+    d["difference_with_frames"] = {"estimate": (low_frames + high_frames) / 2, "low": low_frames,
+                                   "high": high_frames}
+    return {"data_efficiency": d}
 
 
 @pytest.mark.parametrize(("new", "status", "phrase"), [
-    ({}, PARTLY, "only before the pretraining frames are counted"),
-    ({"steps_to_threshold": _steps(13000.0, 5000.0)}, HOLDS, "even with the pretraining frames"),
-    ({"steps_to_threshold": _steps(9000.0, 13000.0), "latents_beat_pixels": False}, FAILS, "did not beat"),
+    ({}, PARTLY, "not once the pretraining frames are counted"),
+    (_latents(1000.0, 7000.0, 500.0, 3000.0), HOLDS, "even with the pretraining frames"),
+    (_latents(-7000.0, -1000.0), FAILS, "pixels beat latents"),
+    (_latents(-1000.0, 7000.0), UNRESOLVED, "could not tell"),
+    (_latents(0.0, 7000.0), UNRESOLVED, "could not tell"),  # an interval that touches zero decides nothing
 ])
 def test_data_efficiency(new: dict, status: str, phrase: str) -> None:
     v = verdict("data_efficiency", changed("rl_latents", **new))
-    assert v.status == status and phrase in v.text
-    assert "true state 4,000" in v.text
+    assert v.status == status and phrase in v.text, (v.status, v.text)
+    assert "true state 100%" in v.text and "true state 4,000" in v.text
 
 
-def test_data_efficiency_reports_the_difference_in_standard_errors() -> None:
-    # (13000 - 9000) / sqrt((3000^2 + 5000^2) / 5) = 1.53
-    assert "(+1.5 standard errors)" in verdict("data_efficiency", results()).text
+def test_data_efficiency_quotes_the_interval_and_the_censoring() -> None:
+    text = verdict("data_efficiency", results()).text
+    assert "+4,000 steps (95% interval +1,000 to +7,000)" in text
+    assert "raw pixels 75%" in text and "counts as the budget" in text and "4,000 pretraining frames" in text
 
 
 def test_a_rule_with_an_unknown_status_is_refused() -> None:
