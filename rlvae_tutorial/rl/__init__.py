@@ -9,7 +9,8 @@ work:
 - :mod:`~rlvae_tutorial.rl.bandit`: the bandit, its exact gradient, REINFORCE estimates, baselines;
 - :mod:`~rlvae_tutorial.rl.rollout`: vector-env checks, autoreset handling, evaluation, history;
 - :mod:`~rlvae_tutorial.rl.reinforce`: REINFORCE on vector envs;
-- :mod:`~rlvae_tutorial.rl.actor_critic`: A2C with GAE on vector envs.
+- :mod:`~rlvae_tutorial.rl.actor_critic`: A2C with GAE on vector envs;
+- :mod:`~rlvae_tutorial.rl.ppo`: PPO with the clipped surrogate on vector envs.
 """
 
 from rlvae_tutorial.rl.actor_critic import ActorCriticConfig, actor_critic_loss, train_actor_critic
@@ -25,6 +26,7 @@ from rlvae_tutorial.rl.bandit import (
     train_bandit,
 )
 from rlvae_tutorial.rl.policies import CategoricalPolicy, TabularSoftmaxPolicy, ValueFunction, mlp
+from rlvae_tutorial.rl.ppo import PPOConfig, ppo_clip_loss, train_ppo
 from rlvae_tutorial.rl.reinforce import (
     ReinforceConfig,
     TrainResult,
@@ -48,6 +50,7 @@ __all__ = [
     "Bandit",
     "BanditConfig",
     "CategoricalPolicy",
+    "PPOConfig",
     "QLearningConfig",
     "ReinforceConfig",
     "TabularSoftmaxPolicy",
@@ -66,6 +69,7 @@ __all__ = [
     "moving_average_baseline",
     "optimal_actions",
     "policy_evaluation",
+    "ppo_clip_loss",
     "q_learning",
     "q_learning_update",
     "reinforce_gradients",
@@ -73,6 +77,7 @@ __all__ = [
     "softmax_score",
     "train_actor_critic",
     "train_bandit",
+    "train_ppo",
     "train_reinforce",
     "transition_mask",
     "value_iteration",

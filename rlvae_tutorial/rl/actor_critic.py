@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from gymnasium.vector import VectorEnv
 from torch import Tensor
@@ -26,10 +25,10 @@ from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
 from rlvae_tutorial.rl.reinforce import TrainResult
 from rlvae_tutorial.rl.returns import gae
 from rlvae_tutorial.rl.rollout import (
+    EnvState,
     EvalClock,
     TrainHistory,
-    dummy_mask,
-    final_observations,
+    collect_rollout,
     prepare_training,
     to_tensor,
 )
@@ -118,38 +117,16 @@ def train_actor_critic(
         value_lr = config.lr if config.value_lr is None else config.value_lr
         opt = torch.optim.Adam([{"params": policy.parameters()},
                                 {"params": value.parameters(), "lr": value_lr}], lr=config.lr)
-        obs, _ = envs.reset(seed=seed)
-        prev_done = np.zeros(B, dtype=bool)
-        ep_return = np.zeros(B)
+        state = EnvState.reset(envs, seed)
         bar = tqdm(total=config.total_steps, desc="actor-critic", disable=not progress)
         clock = EvalClock(history, eval_envs, config.eval_every, config.target_return, seed, bar)
         while history.env_steps < config.total_steps:
-            obs_buf = np.zeros((T, B, obs_dim), dtype=np.float32)
-            act_buf = np.zeros((T, B), dtype=np.int64)
-            rew_buf = np.zeros((T, B))
-            done_buf = np.zeros((T, B), dtype=bool)
-            valid = np.zeros((T, B), dtype=bool)
-            for t in range(T):
-                action = policy.act(to_tensor(obs, device)).cpu().numpy()
-                next_obs, reward, terminated, truncated, infos = envs.step(action)
-                done = terminated | truncated
-                valid[t] = ~dummy_mask(prev_done, mode)
-                obs_buf[t], act_buf[t], rew_buf[t], done_buf[t] = obs, action, reward, done
-                cut = truncated & ~terminated & valid[t]
-                if cut.any():  # bootstrap the time limit with V(final observation)
-                    final = final_observations(next_obs, infos, done, mode)[cut]
-                    with torch.no_grad():
-                        rew_buf[t, cut] += config.gamma * value(to_tensor(final, device)).cpu().numpy() / scale
-                ep_return += np.where(valid[t], reward, 0.0)
-                for b in np.flatnonzero(done & valid[t]):
-                    history.episode_steps.append(history.env_steps + int(valid[: t + 1].sum()))
-                    history.episode_returns.append(float(ep_return[b]))
-                    ep_return[b] = 0.0
-                prev_done, obs = done, next_obs
-            n_valid = int(valid.sum())
-            history.env_steps += n_valid
-            bar.update(n_valid)
-            if n_valid == 0:  # only autoreset steps: no loss (it would be NaN), no optimiser step
+            before = history.env_steps
+            ro = collect_rollout(envs, policy, lambda x: value(x) / scale, state, T, config.gamma,
+                                 history, mode, device)
+            bar.update(history.env_steps - before)
+            obs_buf, act_buf, rew_buf, done_buf, valid, obs = ro.obs, ro.actions, ro.rewards, ro.dones, ro.valid, ro.next_obs
+            if not valid.any():  # only autoreset steps: no loss (it would be NaN), no optimiser step
                 history.skipped_updates += 1
                 continue
             obs_t = to_tensor(obs_buf.reshape(T * B, obs_dim), device)

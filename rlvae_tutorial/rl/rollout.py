@@ -214,3 +214,75 @@ class EvalClock:
         if self._start is not None:
             self._stop_clock()
         self.bar.close()
+
+
+@dataclass
+class Rollout:
+    """A ``(T, B)`` time-major rollout from :func:`collect_rollout`.
+
+    ``obs (T, B, obs_dim)`` float32, ``actions (T, B)`` int64, ``rewards (T, B)`` float64 (a
+    truncated episode's last reward already includes ``gamma * V(final obs)``), ``dones (T, B)``
+    bool (terminated or truncated: GAE stops there), ``valid (T, B)`` bool (real transitions, not
+    autoreset steps).  ``next_obs (B, obs_dim)``: where the rollout stopped, for ``V`` at its end.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    dones: np.ndarray
+    valid: np.ndarray
+    next_obs: np.ndarray
+
+
+@dataclass
+class EnvState:
+    """What a training loop carries from one rollout to the next: the current observations
+    ``(B, obs_dim)``, which sub-envs ended an episode on the last step ``(B,)`` and the running
+    undiscounted return of each sub-env's episode ``(B,)``."""
+
+    obs: np.ndarray
+    prev_done: np.ndarray
+    ep_return: np.ndarray
+
+    @classmethod
+    def reset(cls, envs: VectorEnv, seed: int) -> EnvState:
+        obs, _ = envs.reset(seed=seed)
+        n = envs.num_envs
+        return cls(obs, np.zeros(n, dtype=bool), np.zeros(n))
+
+
+def collect_rollout(envs: VectorEnv, policy: nn.Module, value: nn.Module, state: EnvState, n_steps: int,
+                    gamma: float, history: TrainHistory, mode: AutoresetMode,
+                    device: torch.device) -> Rollout:
+    """Play ``n_steps`` steps in every sub-env of ``envs`` with ``policy`` (sampled actions).
+
+    Updates ``state`` in place and records finished episodes and real env steps in ``history``.
+    Truncated episodes are bootstrapped (Pardo et al. 2018): their last reward gets
+    ``gamma * value(final observation)`` (``value`` returns ``(B,)`` in return units).
+    """
+    T, B = n_steps, envs.num_envs
+    obs_dim = int(envs.single_observation_space.shape[0])
+    obs_buf = np.zeros((T, B, obs_dim), dtype=np.float32)
+    act_buf = np.zeros((T, B), dtype=np.int64)
+    rew_buf = np.zeros((T, B))
+    done_buf = np.zeros((T, B), dtype=bool)
+    valid = np.zeros((T, B), dtype=bool)
+    for t in range(T):
+        action = policy.act(to_tensor(state.obs, device)).cpu().numpy()
+        next_obs, reward, terminated, truncated, infos = envs.step(action)
+        done = terminated | truncated
+        valid[t] = ~dummy_mask(state.prev_done, mode)
+        obs_buf[t], act_buf[t], rew_buf[t], done_buf[t] = state.obs, action, reward, done
+        cut = truncated & ~terminated & valid[t]
+        if cut.any():  # bootstrap the time limit with V(final observation)
+            final = final_observations(next_obs, infos, done, mode)[cut]
+            with torch.no_grad():
+                rew_buf[t, cut] += gamma * value(to_tensor(final, device)).cpu().numpy()
+        state.ep_return += np.where(valid[t], reward, 0.0)
+        for b in np.flatnonzero(done & valid[t]):
+            history.episode_steps.append(history.env_steps + int(valid[: t + 1].sum()))
+            history.episode_returns.append(float(state.ep_return[b]))
+            state.ep_return[b] = 0.0
+        state.prev_done, state.obs = done, next_obs
+    history.env_steps += int(valid.sum())
+    return Rollout(obs_buf, act_buf, rew_buf, done_buf, valid, state.obs)
