@@ -78,6 +78,13 @@ CASES: dict[str, list[Case]] = {
     # In-place update of the caller's table: an integer table cannot hold it, so it is refused.
     "rl.tabular.q_learning_update": [Case((np.zeros((2, 2), dtype=int), 0, 1, 1.0, 1, False, 0.9, 0.5),
                                           out=TypeError)],
+    "rl.ppo.ppo_clip_loss": [Case((I([-1, -2, 0]), I([-1, -1, -1]), I([1, -2, 3]), 0.2))],
+    # Steps to a threshold are counts: integer arrays are natural inputs.
+    "stats.solved_fraction": [Case((np.array([3, 5, 7]), np.array([True, False, True])))],
+    "stats.kaplan_meier": [Case((np.array([3, 5, 7]), np.array([True, False, True])), out=("float", "float"))],
+    "stats.restricted_mean": [Case((np.array([3, 5, 7]), np.array([True, False, True])), {"horizon": 10})],
+    "stats.restricted_mean_difference": [Case((np.array([3, 5, 7]), np.array([4, 8, 9])),
+                                              {"horizon": 10, "n_boot": 200})],
     "estimators.baselines.ema_update": [Case((I(2), I(5), 0.9))],
     "estimators.relaxed.relaxed_bernoulli": [Case((I([[1, -2]]), 0.5, I([[0, 1]])))],
     "estimators.relaxed.straight_through_bernoulli": [Case((I([[1, -2]]), 0.5, I([[0, 1]])))],

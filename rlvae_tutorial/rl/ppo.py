@@ -24,6 +24,7 @@ from gymnasium.vector import VectorEnv
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.estimators.score_function import normalize_advantages
 from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
 from rlvae_tutorial.rl.reinforce import TrainResult
@@ -111,6 +112,7 @@ def ppo_clip_loss(new_log_probs: Tensor, old_log_probs: Tensor, advantages: Tens
         raise ValueError(f"new_log_probs, old_log_probs and advantages must share one shape (N,), got {sorted(shapes)}")
     if clip_coef <= 0:
         raise ValueError(f"clip_coef must be > 0, got {clip_coef}")
+    new_log_probs, old_log_probs, advantages = as_floats(new_log_probs, old_log_probs, advantages)
     log_ratio = new_log_probs - old_log_probs.detach()
     ratio = log_ratio.exp()  # rho, (N,)
     adv = advantages.detach()
