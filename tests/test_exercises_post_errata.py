@@ -17,7 +17,7 @@ from rlvae_tutorial.vae import gaussian_kl, reparameterize
 
 
 def test_reparameterize_reference_passes() -> None:
-    check_reparameterize(reparameterize)
+    check_reparameterize.__wrapped__(reparameterize)
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_reparameterize_reference_passes() -> None:
 )
 def test_reparameterize_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda
     with pytest.raises(AssertionError, match=msg):
-        check_reparameterize(wrong)
+        check_reparameterize.__wrapped__(wrong)
 
 
 def test_reparameterize_sample_blocks_must_broadcast() -> None:
@@ -44,11 +44,11 @@ def test_reparameterize_sample_blocks_must_broadcast() -> None:
         return out if eps.dim() == 2 else out[:1].expand_as(out).clone()
 
     with pytest.raises(AssertionError, match="samples broadcast"):
-        check_reparameterize(first_sample_only)
+        check_reparameterize.__wrapped__(first_sample_only)
 
 
 def test_reward_reference_passes() -> None:
-    check_reward(reference_reward)
+    check_reward.__wrapped__(reference_reward)
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_reward_reference_passes() -> None:
 )
 def test_reward_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda
     with pytest.raises(AssertionError, match=msg):
-        check_reward(wrong)
+        check_reward.__wrapped__(wrong)
 
 
 def test_reward_must_stay_elementwise_on_blocks() -> None:
@@ -74,11 +74,11 @@ def test_reward_must_stay_elementwise_on_blocks() -> None:
         return r if r.dim() == 1 else r - r.mean(0)
 
     with pytest.raises(AssertionError, match="elementwise"):
-        check_reward(normalised)
+        check_reward.__wrapped__(normalised)
 
 
 def test_batch_loss_reference_passes() -> None:
-    check_batch_loss(reference_batch_loss)
+    check_batch_loss.__wrapped__(reference_batch_loss)
 
 
 def _rec(x: Tensor, x_hat: Tensor) -> Tensor:
@@ -102,7 +102,7 @@ def _rec(x: Tensor, x_hat: Tensor) -> Tensor:
 )
 def test_batch_loss_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda
     with pytest.raises(AssertionError, match=msg):
-        check_batch_loss(wrong)
+        check_batch_loss.__wrapped__(wrong)
 
 
 def test_batch_loss_that_depends_on_batch_size_is_caught() -> None:
@@ -111,4 +111,4 @@ def test_batch_loss_that_depends_on_batch_size_is_caught() -> None:
         return loss if x.shape[0] == 8 else 2 * loss
 
     with pytest.raises(AssertionError, match="must not depend on the batch size"):
-        check_batch_loss(weird)
+        check_batch_loss.__wrapped__(weird)

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from rlvae_tutorial.estimators.score_function import leave_one_out_baseline
 from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.guidance.diversity import mean_pairwise_distance
 from rlvae_tutorial.guidance.reward import kl_penalized_reward, token_reinforce_loss
 
@@ -20,6 +21,7 @@ def _gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+@exercise("kl_penalized_reward", "rlvae_tutorial.guidance.reward:kl_penalized_reward")
 def check_kl_penalized_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
     """``fn(reward, log_pi, log_prior, lam)`` must return reward - lam * (log_pi - log_prior)."""
     g = _gen()
@@ -45,6 +47,7 @@ def check_kl_penalized_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tens
         raise AssertionError(f"with lam={lam} your value differs from reward - lam * (log_pi - log_prior)")
 
 
+@exercise("mean_pairwise_distance", "rlvae_tutorial.guidance.diversity:mean_pairwise_distance")
 def check_mean_pairwise_distance(fn: Callable[[Tensor], Tensor]) -> None:
     """``fn(x)`` with x ``(N, D)`` must return the mean Euclidean distance over pairs i != j, a 0-dim tensor."""
     x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
@@ -73,6 +76,7 @@ def check_mean_pairwise_distance(fn: Callable[[Tensor], Tensor]) -> None:
         raise AssertionError("identical samples (a collapsed generator) must have mean pairwise distance 0")
 
 
+@exercise("token_reinforce_loss", "rlvae_tutorial.guidance.reward:token_reinforce_loss")
 def check_token_reinforce_loss(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     """``fn(token_log_probs (B, T), mask (B, T), advantage (B,))`` must return
     -mean_b(advantage_b * sum_t mask_bt log_prob_bt), advantage detached."""
@@ -109,6 +113,7 @@ def check_token_reinforce_loss(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -
 # ---- the text chapter ---------------------------------------------------------------------------
 
 
+@exercise("is_valid", "rlvae_tutorial.guidance.toy_language:is_valid")
 def check_is_valid(fn: Callable[[str], bool]) -> None:
     """``fn(s)`` must say whether ``s`` is a non-empty balanced, correctly nested ``()[]`` string."""
     from rlvae_tutorial.guidance.toy_language import is_valid
@@ -130,6 +135,7 @@ def check_is_valid(fn: Callable[[str], bool]) -> None:
             raise AssertionError(f"you call {s!r} {verdict}, but it is not: {what}")
 
 
+@exercise("sequence_kl")
 def check_sequence_kl(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     """``fn(log_pi, log_ref, mask)`` (each ``(B, T)``) must return sum_t mask * (log_pi - log_ref): ``(B,)``."""
     g = _gen(3)
@@ -149,6 +155,7 @@ def check_sequence_kl(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     raise AssertionError("your value differs from sum_t mask_t * (log_pi_t - log_ref_t)")
 
 
+@exercise("penalized_advantage")
 def check_penalized_advantage(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
     """``fn(reward, kl, beta)`` (``(K,)`` each) must return r' - mean of the other K-1 r', r' = r - beta kl."""
     g = _gen(4)

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from rlvae_tutorial.exercises.common import call, close, expect_tensor, first_mismatch
+from rlvae_tutorial.exercises.guard import exercise
 
 DIGITS_MAX_INTENSITY = 16  # scikit-learn's digits store 4-bit intensities 0..16
 
@@ -41,6 +42,7 @@ def _raw_digits(n: int, high: int, seed: int) -> Tensor:
     return torch.randint(0, high + 1, (n, 64), generator=generator)  # (N, 64) int64
 
 
+@exercise("scale_intensities", "rlvae_tutorial.exercises.getting_started:_scale_intensities")
 def check_scale_intensities(fn: Callable[[Tensor], Tensor]) -> None:
     """Check ``fn(raw) == raw / 16`` as floats, on a bright batch and a faint one (max 12)."""
     bright = _raw_digits(6, DIGITS_MAX_INTENSITY, seed=0)
@@ -81,6 +83,7 @@ def check_scale_intensities(fn: Callable[[Tensor], Tensor]) -> None:
         raise AssertionError("scale_intensities is not raw / 16: " + first_mismatch(out, expected))
 
 
+@exercise("class_counts", "rlvae_tutorial.exercises.getting_started:_class_counts")
 def check_class_counts(fn: Callable[[Tensor, int], Tensor]) -> None:
     """Check ``fn(labels, num_classes)`` against ``torch.bincount(labels, minlength=num_classes)``.
 
@@ -126,6 +129,7 @@ def check_class_counts(fn: Callable[[Tensor, int], Tensor]) -> None:
             )
 
 
+@exercise("ink_fraction", "rlvae_tutorial.exercises.getting_started:_ink_fraction")
 def check_ink_fraction(fn: Callable[[Tensor, float], Tensor]) -> None:
     """Check ``fn(images, threshold)``: the share of each image's pixels strictly above ``threshold``.
 

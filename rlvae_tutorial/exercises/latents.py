@@ -17,6 +17,7 @@ from torch import Tensor
 
 from rlvae_tutorial.envs.wrappers import frames_to_latents, frames_to_vectors
 from rlvae_tutorial.exercises.common import call, close, expect_tensor, first_mismatch
+from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.latents.metrics import steps_to_threshold
 from rlvae_tutorial.rl.dqn import dqn_targets
 from rlvae_tutorial.vae import VAE, VAEConfig
@@ -35,6 +36,7 @@ def _frames(n: int, seed: int) -> np.ndarray:
     return rs.integers(0, 256, size=(n, 4, 5, 3), dtype=np.uint8)  # (N, H, W, C)
 
 
+@exercise("frames_to_latents", "rlvae_tutorial.envs.wrappers:frames_to_latents")
 def check_latent_observation(fn: Callable[..., Any]) -> None:
     """``fn(encoder, frames) -> latents``: uint8 frames ``(N, H, W, C)`` -> posterior means ``(N, z_dim)``."""
     torch.manual_seed(0)
@@ -67,6 +69,7 @@ def check_latent_observation(fn: Callable[..., Any]) -> None:
     raise AssertionError(f"frames_to_latents is wrong on random frames: {first_mismatch(out, expected, atol=1e-4)}")
 
 
+@exercise("dqn_targets", "rlvae_tutorial.rl.dqn:dqn_targets")
 def check_dqn_targets(fn: Callable[..., Tensor]) -> None:
     """``fn(rewards (B,), next_q_target (B, A), terminated (B,), gamma) -> targets (B,)``."""
     g = torch.Generator().manual_seed(1)
@@ -96,6 +99,7 @@ def check_dqn_targets(fn: Callable[..., Tensor]) -> None:
     raise AssertionError(f"dqn_targets is wrong on a random batch: {first_mismatch(out, expected)}")
 
 
+@exercise("steps_to_threshold", "rlvae_tutorial.latents.metrics:steps_to_threshold")
 def check_steps_to_threshold(fn: Callable[..., float]) -> None:
     """``fn(steps, returns, threshold, budget) -> float``: steps of the first evaluation at or above
     the threshold; ``budget`` if none is."""

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.vae import gaussian_kl, reparameterize
 
 
@@ -34,6 +35,7 @@ def reference_batch_loss(x: Tensor, x_hat: Tensor, mu: Tensor, logvar: Tensor, b
     return ((x - x_hat) ** 2).sum(-1).add(beta * gaussian_kl(mu, logvar)).mean()
 
 
+@exercise("reparameterize", "rlvae_tutorial.vae.models:reparameterize")
 def check_reparameterize(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     """``fn(mu, logvar, eps) -> z``: z = mu + exp(logvar / 2) * eps, differentiable in mu and logvar."""
     gen = torch.Generator().manual_seed(0)
@@ -68,6 +70,7 @@ def check_reparameterize(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None
             raise AssertionError(f"with eps of shape {batch_shape} (samples broadcast over mu's batch) the values are wrong")
 
 
+@exercise("reward", "rlvae_tutorial.exercises.post_errata:reference_reward", "rlvae_tutorial.rlvae.objective:elbo_reward")
 def check_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
     """``fn(log_px, log_qz, log_pz, beta) -> r``: r = log_px - beta * (log_qz - log_pz), same shape."""
     gen = torch.Generator().manual_seed(1)
@@ -99,6 +102,7 @@ def check_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
         raise AssertionError("on a (K, B) block of samples the values are wrong: keep it elementwise (no sum or mean)")
 
 
+@exercise("batch_loss", "rlvae_tutorial.exercises.post_errata:reference_batch_loss")
 def check_batch_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor, float], Tensor]) -> None:
     """``fn(x, x_hat, mu, logvar, beta) -> loss``: a scalar that does not depend on the batch size."""
     gen = torch.Generator().manual_seed(2)

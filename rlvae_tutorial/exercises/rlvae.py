@@ -17,6 +17,7 @@ from rlvae_tutorial.estimators.score_function import (
     score_function_surrogate,
 )
 from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.rlvae.objective import elbo_reward
 
 
@@ -24,6 +25,7 @@ def _gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+@exercise("elbo_reward", "rlvae_tutorial.rlvae.objective:elbo_reward", "rlvae_tutorial.exercises.post_errata:reference_reward")
 def check_elbo_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
     """``fn(log_px_z, log_qz, log_pz, beta)`` must return r = log p(x|z) - beta (log q - log p)."""
     g = _gen()
@@ -52,6 +54,7 @@ def check_elbo_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> 
         raise AssertionError(f"with beta={beta} your reward differs from log p(x|z) - beta (log q(z|x) - log p(z))")
 
 
+@exercise("score_function_surrogate", "rlvae_tutorial.estimators.score_function:score_function_surrogate")
 def check_score_function_surrogate(fn: Callable[[Tensor, Tensor, Tensor | None], Tensor]) -> None:
     """``fn(log_prob, reward, baseline)`` must return log_prob * (reward - baseline), r and b detached."""
     g = _gen(1)
@@ -86,6 +89,7 @@ def check_score_function_surrogate(fn: Callable[[Tensor, Tensor, Tensor | None],
         raise AssertionError("with baseline=None the surrogate is log_prob * reward (no baseline)")
 
 
+@exercise("leave_one_out_baseline", "rlvae_tutorial.estimators.score_function:leave_one_out_baseline")
 def check_leave_one_out_baseline(fn: Callable[[Tensor], Tensor]) -> None:
     """``fn(rewards)`` ``(K, B) -> (K, B)``: b_k = mean of the other K - 1 rewards of the same input."""
     r = torch.tensor([[1.0, 10.0], [2.0, 20.0], [6.0, 60.0]])  # K = 3, B = 2
@@ -113,6 +117,7 @@ def check_leave_one_out_baseline(fn: Callable[[Tensor], Tensor]) -> None:
         raise AssertionError("with K = 2 each sample's baseline is the other sample's reward")
 
 
+@exercise("straight_through_bernoulli", "rlvae_tutorial.estimators.relaxed:straight_through_bernoulli")
 def check_straight_through_bernoulli(fn: Callable[[Tensor, float, Tensor], Tensor]) -> None:
     """``fn(logits, temperature, noise)``: hard 1[l + L > 0] forward, sigmoid((l + L) / tau) gradient."""
     g = _gen(3)
@@ -140,6 +145,7 @@ def check_straight_through_bernoulli(fn: Callable[[Tensor, float, Tensor], Tenso
         raise AssertionError("the backward pass must be the gradient of sigmoid((logits + noise) / temperature)")
 
 
+@exercise("bernoulli_kl")
 def check_bernoulli_kl(fn: Callable[[Tensor], Tensor]) -> None:
     """``fn(logits)`` ``(B, D) -> (B,)``: KL(prod_d Bernoulli(sigmoid(l_d)) || Bernoulli(1/2)^D)."""
     logits = torch.randn(7, 16, generator=_gen(4)) * 2
@@ -162,6 +168,7 @@ def check_bernoulli_kl(fn: Callable[[Tensor], Tensor]) -> None:
         raise AssertionError("a KL divergence is never negative")
 
 
+@exercise("ema_update", "rlvae_tutorial.estimators.baselines:ema_update")
 def check_ema_update(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
     """``fn(value, rewards, decay)``: decay * value + (1 - decay) * mean(rewards), a 0-dim tensor."""
     value, rewards = torch.tensor(-30.0), torch.tensor([-10.0, -20.0, -12.0])

@@ -9,10 +9,12 @@ import torch
 from torch import Tensor
 
 from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.vae.diagnostics import active_units
 from rlvae_tutorial.vae.losses import free_bits_kl, kl_warmup
 
 
+@exercise("free_bits", "rlvae_tutorial.vae.losses:free_bits_kl")
 def check_free_bits(fn: Callable[[Tensor, float], Tensor]) -> None:
     """``fn(kl_dims, free_bits)``: (B, D) per-example, per-dimension KLs -> scalar penalty."""
     kl = torch.tensor([[0.0, 0.2, 3.0, 0.1], [0.0, 1.0, 1.0, 0.1], [0.0, 0.3, 2.0, 0.1]])
@@ -38,6 +40,7 @@ def check_free_bits(fn: Callable[[Tensor, float], Tensor]) -> None:
     raise AssertionError(f"free_bits gives {float(out):.4f} on the test input, expected {float(ref):.4f}")
 
 
+@exercise("active_units", "rlvae_tutorial.vae.diagnostics:active_units")
 def check_active_units(fn: Callable[[Tensor, float], Tensor]) -> None:
     """``fn(mu, threshold)``: (N, D) posterior means -> (D,) bool, Var over inputs > threshold."""
     g = torch.Generator().manual_seed(0)
@@ -62,6 +65,7 @@ def check_active_units(fn: Callable[[Tensor, float], Tensor]) -> None:
     raise AssertionError(f"active_units gives {out.tolist()}, expected {ref.tolist()}")
 
 
+@exercise("kl_warmup", "rlvae_tutorial.vae.losses:kl_warmup")
 def check_kl_warmup(fn: Callable[[int, int, float], float]) -> None:
     """``fn(step, warmup_steps, beta)``: beta * min(1, step / warmup_steps) (beta when warmup_steps = 0)."""
     cases = [(0, 100, 1.0), (25, 100, 1.0), (50, 100, 4.0), (100, 100, 2.0), (300, 100, 2.0), (7, 0, 3.0)]

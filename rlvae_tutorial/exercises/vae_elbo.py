@@ -10,6 +10,7 @@ from torch import Tensor
 from torch.distributions import Bernoulli, Independent
 
 from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.vae.losses import gaussian_kl, log_mean_exp
 from rlvae_tutorial.vae.models import reparameterize
 
@@ -19,6 +20,7 @@ def _gaussian_inputs(seed: int, b: int = 6, d: int = 4) -> tuple[Tensor, Tensor]
     return 1.5 * torch.randn(b, d, generator=g), torch.randn(b, d, generator=g)
 
 
+@exercise("gaussian_kl", "rlvae_tutorial.vae.losses:gaussian_kl")
 def check_gaussian_kl(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """``fn(mu, logvar)``: (B, D), (B, D) -> (B,) KL(N(mu, diag exp(logvar)) || N(0, I))."""
     mu, logvar = _gaussian_inputs(0)
@@ -51,6 +53,7 @@ def check_gaussian_kl(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     raise AssertionError(f"gaussian_kl gives {out[:3].tolist()} for the first inputs, expected {ref[:3].tolist()}")
 
 
+@exercise("reparameterize", "rlvae_tutorial.vae.models:reparameterize")
 def check_reparameterize(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     """``fn(mu, logvar, eps)``: z = mu + exp(logvar / 2) * eps, differentiable in mu and logvar."""
     mu, logvar = _gaussian_inputs(1, 5, 3)
@@ -82,6 +85,7 @@ def _elbo_reference(x: Tensor, logits: Tensor, mu: Tensor, logvar: Tensor) -> Te
     return Independent(Bernoulli(logits=logits), 1).log_prob(x) - gaussian_kl(mu, logvar)
 
 
+@exercise("elbo", "rlvae_tutorial.exercises.vae_elbo:_elbo_reference")
 def check_elbo(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> None:
     """``fn(x, logits, mu, logvar)``: one-sample ELBO per example, log p(x|z) - KL, shape (B,)."""
     g = torch.Generator().manual_seed(3)
@@ -109,6 +113,7 @@ def check_elbo(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> None:
     raise AssertionError(f"elbo gives {out[:3].tolist()} for the first inputs, expected {ref[:3].tolist()}")
 
 
+@exercise("iwae", "rlvae_tutorial.vae.losses:log_mean_exp")
 def check_iwae(fn: Callable[[Tensor], Tensor]) -> None:
     """``fn(log_w)``: (K, B) log importance weights -> (B,) log (1/K) sum_k exp(log_w_k)."""
     g = torch.Generator().manual_seed(5)
