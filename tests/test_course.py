@@ -162,6 +162,40 @@ def test_only_test_cells_use_the_students_functions(course: Path, aid: str) -> N
                           "stub would break it; use the package's reference function there")
 
 
+def _references_of(nb: dict) -> list:
+    """The reference functions of a notebook's exercises (what its checks compare with)."""
+    import importlib
+
+    from rlvae_tutorial.exercises import guard
+
+    refs = []
+    for cell in _graded(nb):
+        for module, name in re.findall(r"from (rlvae_tutorial\.exercises\.\w+) import (check_\w+)", _text(cell)):
+            refs += [guard.resolve(path) for path in getattr(importlib.import_module(module), name).references]
+    return refs
+
+
+@pytest.mark.parametrize("aid", ids)
+def test_release_does_not_import_a_reference_before_its_exercise(course: Path, aid: str) -> None:
+    """No cell before the first exercise binds an exercise's reference to a name (``from m import f``)."""
+    import importlib
+
+    released = _load(course / "release" / aid / ASSIGNMENTS[aid].name)
+    refs = _references_of(released)
+    first = next(i for i, c in enumerate(released["cells"]) if c["metadata"].get("nbgrader", {}).get("solution"))
+    for i, cell in enumerate(released["cells"][:first]):
+        if cell["cell_type"] != "code":
+            continue
+        tree = ast.parse(TransformerManager().transform_cell(_text(cell)))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rlvae_tutorial"):
+                for alias in node.names:
+                    obj = getattr(importlib.import_module(node.module), alias.name, None)
+                    assert not any(obj is ref for ref in refs), (
+                        f"{aid} cell {i} imports {node.module}.{alias.name}, the reference of one of its "
+                        "exercises, before the exercise: reach it as book.<module>.<name> in the chapter")
+
+
 @pytest.mark.parametrize("aid", RUN_E2E)
 def test_released_notebook_with_stubs_says_what_to_do(course: Path, aid: str, student_kernel: None) -> None:
     import nbformat
