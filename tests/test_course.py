@@ -56,7 +56,7 @@ MISTAKES = {
         "def class_counts(labels, num_classes=10):\n    raise NotImplementedError()\n"
     ),
 }
-MISTAKE_MESSAGES = ["scale_intensities divided by 255 (the 8-bit habit)", "class_counts " + STUB_MESSAGE]
+MISTAKE_MESSAGES = ["scale_intensities: divided by 255 (the 8-bit habit)", "class_counts " + STUB_MESSAGE]
 ids = list(ASSIGNMENTS)
 RUN_E2E = ids if os.environ.get("RLVAE_COURSE_ALL") == "1" else ["getting_started"]
 

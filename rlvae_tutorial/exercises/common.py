@@ -75,6 +75,8 @@ def diagnose(what: str, out: Any, expected: Any, mistakes: Mistakes, where: str 
     if got.shape == want.shape and close(got, want, atol=atol, rtol=rtol):
         return
     for wrong, message in mistakes:
+        if wrong is None:  # a mistake that cannot be told apart on these inputs
+            continue
         value = as_double(wrong() if callable(wrong) else wrong)
         if value.shape == got.shape and close(got, value, atol=atol, rtol=rtol):
             raise AssertionError(f"{what}: {message}")

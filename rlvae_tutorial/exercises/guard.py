@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import sys
 import types
 from collections.abc import Callable, Iterator
