@@ -26,7 +26,7 @@ def test_kl_reward_check() -> None:
         "lam is missing": lambda r, lq, lp, lam: r - (lq - lp),
         "lam multiplies the KL term": lambda r, lq, lp, lam: lam * r - (lq - lp),
         "the prior is missing": lambda r, lq, lp, lam: r - lam * lq,
-        "your value differs": lambda r, lq, lp, lam: r - lam * (lq - lp) ** 2,
+        "kl_penalized_reward is wrong with lam": lambda r, lq, lp, lam: r - lam * (lq - lp) ** 2,
         r"returned shape \(\), expected \(16,\)": lambda r, lq, lp, lam: (r - lam * (lq - lp)).mean(),
         "not implemented yet": _raise,
     }
@@ -53,7 +53,7 @@ def test_pairwise_check() -> None:
         "squared": squared,
         "you summed": summed,
         "the \\(N, N\\) matrix": lambda x: torch.cdist(x, x),
-        "differs from the mean pairwise": lambda x: torch.cdist(x, x).max(),
+        "mean_pairwise_distance is wrong on 3 points": lambda x: torch.cdist(x, x).max(),
         "not implemented yet": _raise,
     }
     for msg, fn in mistakes.items():
@@ -69,7 +69,7 @@ def test_token_loss_check() -> None:
         "do not average them": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1) / m.sum(-1)).mean(),
         "detach the advantage": lambda lp, m, a: -(a * (lp * m).sum(-1)).mean(),
         "do not detach them": lambda lp, m, a: token_reinforce_loss(lp.detach(), m, a),
-        "your value differs": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1)).sum(),
+        "you summed over them": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1)).sum(),
         "returned shape": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1)),
         "not implemented yet": _raise,
     }
@@ -117,7 +117,7 @@ def test_sequence_kl_check() -> None:
         "wrong direction": lambda a, b, m: (m * (b - a)).sum(-1),
         "the padding is counted": lambda a, b, m: (a - b).sum(-1),
         "do not average": lambda a, b, m: (m * (a - b)).sum(-1) / m.sum(-1),
-        "your value differs": lambda a, b, m: (m * (a - b)).pow(2).sum(-1),
+        "sequence_kl is wrong on 5 padded": lambda a, b, m: (m * (a - b)).pow(2).sum(-1),
         r"returned shape \(\)": lambda a, b, m: (m * (a - b)).sum(),
     }
     for msg, fn in mistakes.items():
@@ -137,7 +137,7 @@ def test_penalized_advantage_check() -> None:
         "includes the sample itself": lambda r, kl, beta: (r - beta * kl) - (r - beta * kl).mean(),
         "before the baseline": lambda r, kl, beta: r - loo(r),
         "wrong sign": lambda r, kl, beta: (r + beta * kl) - loo(r + beta * kl),
-        "your value differs": lambda r, kl, beta: r - beta * kl,
+        "penalized_advantage is wrong on K = 8": lambda r, kl, beta: r - beta * kl,
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):

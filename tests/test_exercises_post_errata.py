@@ -27,7 +27,7 @@ def test_reparameterize_reference_passes() -> None:
         (lambda mu, lv, eps: mu + torch.exp(lv) * eps, "exp\\(logvar\\), the variance"),
         (lambda mu, lv, eps: mu + lv * eps, "by logvar itself"),
         (lambda mu, lv, eps: torch.exp(0.5 * lv) * eps, "does not depend on mu"),
-        (lambda mu, lv, eps: mu + torch.exp(0.5 * lv) * eps + 1.0, "your values differ"),
+        (lambda mu, lv, eps: mu + torch.exp(0.5 * lv) * eps + 1.0, "is wrong on .* first at index"),
         (lambda mu, lv, eps: (mu + torch.exp(0.5 * lv) * eps).detach(), "no gradient"),
         (lambda mu, lv, eps: torch.zeros(5), "returned shape"),
         (lambda mu, lv, eps: [0.0], "torch.Tensor"),
@@ -59,7 +59,7 @@ def test_reward_reference_passes() -> None:
         (lambda px, qz, pz, b: b * px - (qz - pz), "beta multiplies the reconstruction"),
         (lambda px, qz, pz, b: px - (qz - pz), "beta is ignored"),
         (lambda px, qz, pz, b: px - b * qz, "log p\\(z\\) is missing"),
-        (lambda px, qz, pz, b: px - b * (qz - pz) + 1.0, "your values differ"),
+        (lambda px, qz, pz, b: px - b * (qz - pz) + 1.0, "is wrong on .* first at index"),
         (lambda px, qz, pz, b: (px - b * (qz - pz)).mean(), "returned shape"),
     ],
 )
@@ -97,7 +97,7 @@ def _rec(x: Tensor, x_hat: Tensor) -> Tensor:
             "sign error inside",
         ),
         (lambda x, xh, mu, lv, b: _rec(x, xh) + b * gaussian_kl(mu, lv), "average over the batch"),
-        (lambda x, xh, mu, lv, b: (_rec(x, xh) + b * gaussian_kl(mu, lv)).mean() + 1.0, "your value differs"),
+        (lambda x, xh, mu, lv, b: (_rec(x, xh) + b * gaussian_kl(mu, lv)).mean() + 1.0, "is wrong on a batch of 8"),
     ],
 )
 def test_batch_loss_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda

@@ -29,7 +29,7 @@ def test_reward_check() -> None:
         "beta is missing": lambda lp, lq, lpz, beta: lp - (lq - lpz),
         "beta multiplies the KL term": lambda lp, lq, lpz, beta: beta * lp - (lq - lpz),
         "the KL term has the wrong sign": lambda lp, lq, lpz, beta: lp + beta * (lq - lpz),
-        "your reward differs": lambda lp, lq, lpz, beta: lp - beta * lq,
+        r"elbo_reward: log p\(z\) is missing": lambda lp, lq, lpz, beta: lp - beta * lq,
         "returned shape \\(6,\\), expected \\(4, 6\\)": lambda lp, lq, lpz, beta: (lp - beta * (lq - lpz)).mean(0),
         "not implemented yet": lambda *a: (_ for _ in ()).throw(NotImplementedError),
     }
@@ -53,7 +53,7 @@ def test_surrogate_check() -> None:
         "the baseline is missing": lambda lp, r, b: lp * r.detach(),
         "detach the reward and the baseline": not_detached,
         "do not detach log_prob": detached_log_prob,
-        "the value should be": lambda lp, r, b: lp.exp() * (r - b).detach(),
+        "use the LOG-probability": lambda lp, r, b: lp.exp() * (r - b).detach(),
         "with baseline=None": lambda lp, r, b: lp * (r - (b if b is not None else 1.0)).detach(),
     }
     for msg, fn in mistakes.items():
@@ -68,7 +68,7 @@ def test_leave_one_out_check() -> None:
         "b_k includes r_k itself": lambda r: r.mean(0, keepdim=True).expand_as(r),
         "by K - 1": lambda r: (r.sum(0) - r) / r.shape[0],
         "over the K samples of the same input": lambda r: (r.sum(1, keepdim=True) - r) / (r.shape[1] - 1),
-        "the leave-one-out baseline is": lambda r: r.flip(0),
+        r"leave_one_out_baseline is wrong for rewards .* first at index": lambda r: r.flip(0),
         "returned shape": lambda r: r.mean(0),
         "LeaveOne raised ZeroDivisionError": type("LeaveOne", (), {"__call__": lambda self, r: 1 / 0, "__name__": "LeaveOne"})(),
     }

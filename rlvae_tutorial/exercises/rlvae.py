@@ -16,7 +16,7 @@ from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
     score_function_surrogate,
 )
-from rlvae_tutorial.exercises.common import call, close, expect_tensor
+from rlvae_tutorial.exercises.common import call, close, diagnose, expect_tensor
 from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.rlvae.objective import elbo_reward
 
@@ -35,23 +35,22 @@ def check_elbo_reward(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> 
     for beta in (1.0, 0.5, 4.0):
         out = expect_tensor(call(fn, log_px, log_q, log_p, beta), (4, 6), "your reward")
         ref = elbo_reward(log_px, log_q, log_p, beta)
-        if close(out, ref):
-            continue
-        if close(out, -ref):
-            raise AssertionError(
-                "wrong sign: you returned the beta-VAE *loss* -log p(x|z) + beta (log q - log p); "
-                "the reward is its negative, because a reward is maximised and a loss minimised"
-            )
-        if close(out, log_px - (log_q - log_p)):
-            raise AssertionError(f"beta is missing: with beta={beta} the KL term must be multiplied by beta")
-        if close(out, beta * log_px - (log_q - log_p)):
-            raise AssertionError("beta multiplies the KL term log q - log p, not the reconstruction log p(x|z)")
-        if close(out, log_px - beta * (log_p - log_q)) or close(out, log_px + beta * (log_q - log_p)):
-            raise AssertionError(
-                "the KL term has the wrong sign: the single-sample KL is log q(z|x) - log p(z), and "
-                "the reward subtracts beta times it"
-            )
-        raise AssertionError(f"with beta={beta} your reward differs from log p(x|z) - beta (log q(z|x) - log p(z))")
+        kl_sign = ("the KL term has the wrong sign: the single-sample KL is log q(z|x) - log p(z), and the reward "
+                   "subtracts beta times it")
+        diagnose("elbo_reward", out, ref, [
+            (-ref, "wrong sign: you returned the beta-VAE *loss* -log p(x|z) + beta (log q - log p); the reward is "
+             "its negative, because a reward is maximised and a loss minimised"),
+            (None if beta == 1.0 else log_px - (log_q - log_p),
+             f"beta is missing: with beta={beta} the KL term must be multiplied by beta"),
+            (None if beta == 1.0 else beta * log_px - (log_q - log_p),
+             "beta multiplies the KL term log q - log p, not the reconstruction log p(x|z)"),
+            (log_px - beta * (log_p - log_q), kl_sign),
+            (log_px - beta * log_q, "log p(z) is missing: the single-sample KL is log q(z|x) - log p(z)"),
+            (log_px - beta * (log_q - log_p).mean(0, keepdim=True), "the KL term was averaged over the K samples: "
+             "each sample z_k gets its own reward, elementwise"),
+            (log_px - beta * (log_q - log_p).sum(-1, keepdim=True), "the KL term was summed over the batch and "
+             "broadcast: keep it elementwise, one reward per (sample, input)"),
+        ], f"with beta={beta} on a (K, B) = (4, 6) block (it should be log p(x|z) - beta (log q(z|x) - log p(z)))")
 
 
 @exercise("score_function_surrogate", "rlvae_tutorial.estimators.score_function:score_function_surrogate")
@@ -65,14 +64,13 @@ def check_score_function_surrogate(fn: Callable[[Tensor, Tensor, Tensor | None],
     baseline = torch.full((3, 5), 0.7, requires_grad=True)
     out = expect_tensor(call(fn, log_prob, reward, baseline), (3, 5), "your surrogate")
     ref = score_function_surrogate(log_prob, reward, baseline)
-    if close(out, -ref):
-        raise AssertionError("wrong sign: the surrogate is an objective to *maximise*: log_prob * (reward - baseline)")
-    if close(out, log_prob * (reward + baseline)):
-        raise AssertionError("subtract the baseline from the reward: (reward - baseline), not (reward + baseline)")
-    if close(out, log_prob * reward):
-        raise AssertionError("the baseline is missing: multiply log_prob by (reward - baseline)")
-    if not close(out, ref):
-        raise AssertionError("the value should be log_prob * (reward - baseline), elementwise")
+    diagnose("score_function_surrogate", out, ref, [
+        (-ref, "wrong sign: the surrogate is an objective to *maximise*: log_prob * (reward - baseline)"),
+        (log_prob * (reward + baseline), "subtract the baseline from the reward: (reward - baseline), not (reward + baseline)"),
+        (log_prob * reward, "the baseline is missing: multiply log_prob by (reward - baseline)"),
+        (log_prob.exp() * (reward - baseline), "use the LOG-probability: the score function is grad log q(z)"),
+        (log_prob * (reward - baseline).mean(), "the advantage was averaged over the batch: keep it elementwise"),
+    ], "on (3, 5) inputs (it should be log_prob * (reward - baseline), elementwise)")
     if not out.requires_grad:
         raise AssertionError("the surrogate must stay differentiable in log_prob: do not detach log_prob")
     grad_mu, grad_r, grad_b = torch.autograd.grad(out.sum(), (mu, reward, baseline), allow_unused=True)
@@ -95,17 +93,13 @@ def check_leave_one_out_baseline(fn: Callable[[Tensor], Tensor]) -> None:
     r = torch.tensor([[1.0, 10.0], [2.0, 20.0], [6.0, 60.0]])  # K = 3, B = 2
     out = expect_tensor(call(fn, r), (3, 2), "your leave-one-out baseline on (K=3, B=2) rewards")
     ref = leave_one_out_baseline(r)  # [[4, 40], [3.5, 35], [1.5, 15]]
-    if close(out, r.mean(0, keepdim=True).expand(3, 2)):
-        raise AssertionError(
-            "b_k includes r_k itself: leave it out (mean of the OTHER K - 1 rewards), or the baseline "
-            "depends on z_k and the estimator is biased"
-        )
-    if close(out, (r.sum(0, keepdim=True) - r) / 3):
-        raise AssertionError("divide the sum of the other rewards by K - 1 (their number), not by K")
-    if close(out, (r.sum(1, keepdim=True) - r) / 1):
-        raise AssertionError("average over the K samples of the same input (dim 0), not over the batch (dim 1)")
-    if not close(out, ref):
-        raise AssertionError(f"for rewards {r.tolist()} the leave-one-out baseline is {ref.tolist()}, got {out.tolist()}")
+    diagnose("leave_one_out_baseline", out, ref, [
+        (r.mean(0, keepdim=True).expand(3, 2), "b_k includes r_k itself: leave it out (mean of the OTHER K - 1 "
+         "rewards), or the baseline depends on z_k and the estimator is biased"),
+        ((r.sum(0, keepdim=True) - r) / 3, "divide the sum of the other rewards by K - 1 (their number), not by K"),
+        ((r.sum(1, keepdim=True) - r) / 1, "average over the K samples of the same input (dim 0), not over the batch (dim 1)"),
+        (r - (r.sum(0, keepdim=True) - r) / 2, "that is the advantage r_k - b_k; return the baseline b_k itself"),
+    ], f"for rewards {r.tolist()} (K = 3, B = 2)")
     g = _gen(2)
     rand = torch.randn(4, 7, generator=g) * 5 - 20
     out = expect_tensor(call(fn, rand), (4, 7), "your leave-one-out baseline on (K=4, B=7) rewards")
