@@ -61,6 +61,10 @@ def check_discounted_returns(fn: Callable[..., Tensor]) -> None:
              "r_t, r_{t+1}, ...: loop backwards in time"),
             (lambda r=r, d=done: 0.9 * discounted_returns(r, 0.9, d), "the first reward r_t is not discounted: "
              "G_t = r_t + gamma * G_{t+1}"),
+            (lambda r=r, d=done: discounted_returns(r, 0.9, d) - r, "G_t includes r_t itself: "
+             "G_t = r_t + gamma * G_{t+1}, not gamma * G_{t+1}"),
+            (lambda r=r, d=done: discounted_returns(r, 1.0, d), "the rewards are not discounted: multiply by gamma "
+             "at every step back in time"),
         ], f"for rewards of shape {shape} (time is the LAST axis)")
 
 
@@ -80,6 +84,12 @@ def check_bellman_backup(fn: Callable[..., np.ndarray]) -> None:
          "do not take a max over s'"),
         (lambda: R + 0.9 * np.einsum("sap,s->pa", P, V), "P[s, a, s'] is p(s' | s, a): sum over its LAST axis"),
         (lambda: 0.9 * P @ V, "add the expected reward R(s, a)"),
+        (lambda: R + 0.9 * V[:, None] * P.sum(-1), "the einsum pairs V with the CURRENT state s: V is indexed "
+         "by the next state s', P's last axis, as in np.einsum('sat,t->sa', P, V)"),
+        (lambda: R + 0.9 * (P @ V).max(-1, keepdims=True), "take no max over actions here: Q(s, a) keeps one "
+         "value per action (the max over a belongs to V(s) = max_a Q(s, a))"),
+        (lambda: R + 0.9 * P.mean(-1) * V.sum(), "the expectation over s' weighs each V(s') by p(s'|s, a): "
+         "sum_s' P[s, a, s'] V(s'), not an average of P times a sum of V"),
     ], "on a random 5-state, 3-action MDP")
 
 
@@ -108,7 +118,12 @@ def check_q_learning_update(fn: Callable[..., float]) -> None:
              "replace it"),
             (lambda tg=target: _bump(Q0, tg, lr=-0.1), "wrong sign: Q(s, a) must move TOWARDS the target "
              "(Q += lr * (target - Q))"),
+            (None if terminated else _bump(Q0, 0.5 + Q0[3].max()), "discount the next state's value by gamma: "
+             "target = r + gamma * max_a' Q(s', a')"),
         ], f"(terminated={terminated})")
+        if td is not None and np.isclose(float(td), target - Q[1, 2]) and not np.isclose(float(td), td_ref):
+            raise AssertionError("q_learning_update returned the TD error AFTER the update: compute "
+                                 "target - Q(s, a) before changing Q[s, a], and return that")
         if td is None or not np.isclose(float(td), td_ref):
             raise AssertionError(f"q_learning_update must return the TD error target - Q(s, a) (before the "
                                  f"update), {td_ref:.4f} here; got {td}")
