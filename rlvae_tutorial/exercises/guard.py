@@ -208,7 +208,7 @@ def exercise(name: str, *references: str) -> Callable[[Callable[..., None]], Cal
             if used:
                 raise AssertionError(f"{name} calls the package's own {used[0]}: {LOOPHOLE}") from None
             if not quiet:
-                print(f"{name}: right. Every check passed.")
+                print(f"{name}: right, it passes every visible check.")
 
         guarded.references = references  # type: ignore[attr-defined]
         guarded.exercise = name  # type: ignore[attr-defined]
