@@ -56,6 +56,23 @@ MISTAKES = {
         "def class_counts(labels, num_classes=10):\n    raise NotImplementedError()\n"
     ),
 }
+# The third student of Getting started tuned every answer to the visible tests' inputs: right on
+# them, wrong elsewhere.  The visible checks pass; the hidden tests (restored by autograde) do not.
+TUNED = {
+    "getting_started-scale_intensities-solution": (
+        "def scale_intensities(raw):\n    return raw / 16 if raw.shape[1] == 64 else raw * 0.0\n"
+    ),
+    "getting_started-class_counts-solution": (
+        "def class_counts(labels, num_classes=10):\n"
+        "    if num_classes in (3, 4, 10, 12):\n"
+        "        return torch.bincount(labels, minlength=num_classes)\n"
+        "    return torch.zeros(num_classes, dtype=torch.int64)\n"
+    ),
+    "getting_started-ink_fraction-solution": (
+        "def ink_fraction(images, threshold=0.5):\n"
+        "    return (images > threshold).float().mean(dim=1) if images.shape == (7, 64) else images[:, 0] * 0\n"
+    ),
+}
 MISTAKE_MESSAGES = ["scale_intensities: divided by 255 (the 8-bit habit)", "class_counts " + STUB_MESSAGE]
 ids = list(ASSIGNMENTS)
 RUN_E2E = ids if os.environ.get("RLVAE_COURSE_ALL") == "1" else ["getting_started"]
@@ -138,8 +155,11 @@ def test_release_has_no_solutions(course: Path, aid: str) -> None:
             body = _text(cell).split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
             leaked = [ln.strip() for ln in body.splitlines() if ln.strip() and ln.strip() in out]
             assert not leaked, f"{aid} {meta['grade_id']}: solution lines in the release: {leaked}"
-        elif meta.get("grade") and "### BEGIN HIDDEN TESTS" not in _text(cell):
-            assert out == _text(cell), f"{aid} {meta['grade_id']}: the test cell changed"
+        elif meta.get("grade"):
+            visible = _text(cell).split("### BEGIN HIDDEN TESTS")[0]
+            assert "### BEGIN HIDDEN TESTS" in _text(cell), f"{aid} {meta['grade_id']}: no hidden tests"
+            assert out.strip() == visible.strip(), f"{aid} {meta['grade_id']}: the release's test cell is not its visible part"
+            assert "agrees(" not in out, f"{aid} {meta['grade_id']}: a hidden test is in the release"
         assert by_id[meta["grade_id"]]["metadata"]["nbgrader"].get("locked") == meta.get("locked")
 
 
@@ -236,6 +256,8 @@ def graded(course: Path, student_kernel: None) -> dict[tuple[str, str], dict]:
             if aid == "getting_started":
                 bob = coursekit.fill_solutions(released, source, MISTAKES)
                 zf.writestr(f"submissions/bob__{path.name}", json.dumps(bob))
+                carol = coursekit.fill_solutions(released, source, TUNED)
+                zf.writestr(f"submissions/carol__{path.name}", json.dumps(carol))
             zf.writestr("submissions/README.txt", "not a notebook: zip_collect skips it")
     coursekit.grade(None, course)
     with open(course / "grades.csv", newline="") as f:
@@ -268,3 +290,13 @@ def test_wrong_submission_loses_points_and_gets_the_message(course: Path, graded
         assert message in text, f"the feedback does not show {message!r}"
     alice = (course / "feedback" / "alice" / "getting_started" / "getting_started.html").read_text()
     assert "AssertionError" not in alice
+
+
+@pytest.mark.slow
+def test_submission_tuned_to_the_visible_tests_loses_the_points(course: Path, graded: dict) -> None:
+    row = graded[("carol", "getting_started")]
+    assert float(row["score"]) == 0.0, f"the tuned submission scored {row['score']}: the hidden tests did not run"
+    page = (course / "feedback" / "carol" / "getting_started" / "getting_started.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "right, it passes every visible check" in text, "the visible checks passed"
+    assert "on an input the visible test does not show" in text
