@@ -103,7 +103,7 @@ def student_kernel(tmp_path_factory: pytest.TempPathFactory):
         "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (student: no nbgrader)",
         "language": "python",
-        "env": {"PYTHONPATH": str(base / "block")},
+        "env": {"PYTHONPATH": os.pathsep.join(filter(None, [str(base / "block"), os.environ.get("PYTHONPATH")]))},
     }))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(base / "jupyter"))
