@@ -66,7 +66,71 @@ def kernel_argv(work: Path, ipc: Path) -> list[str]:
     return argv
 
 
-def prepare(course: Path, aid: str, student: str, sandbox: bool, cell_timeout: int) -> Path:
+SKIPPED = "# Not run while grading: a chapter cell that no exercise or test needs (coursegrade.exercises_only)."
+
+
+def exercises_only(submission: dict, released: dict) -> dict:
+    """The submission with only what grading needs left to run: the parameters and import/set-up cell,
+    every nbgrader cell (solutions, graded tests with their hidden tests), and every cell the student
+    added; the chapter's other code cells (its experiments) are blanked.  The exercises' solutions
+    and checks depend on none of them (tests/test_course.py checks that their cells run alone)."""
+    ids = {c.get("id") for c in released["cells"]}
+    out = json.loads(json.dumps(submission))
+    setup_seen = False
+    for cell in out["cells"]:
+        if cell["cell_type"] != "code" or "nbgrader" in cell.get("metadata", {}) or cell.get("id") not in ids:
+            continue
+        source = "".join(cell["source"])
+        if "parameters" in cell["metadata"].get("tags", []) or (not setup_seen and "setup(" in source):
+            setup_seen = setup_seen or "setup(" in source
+            continue
+        cell["source"], cell["outputs"] = SKIPPED, []
+    return out
+
+
+def repair(submission: dict, released: dict) -> tuple[dict, list[str]]:
+    """Undo what a student may not change, so that the rest can be graded: the nbgrader metadata of
+    the release's cells (a changed grade id) is put back, and a deleted locked test cell is put back
+    after the cell that preceded it (nbgrader then restores its source and grades it).  Returns the
+    notebook and one line per repair, for the feedback."""
+    out, notes = json.loads(json.dumps(submission)), []
+    by_id = {c.get("id"): c for c in out["cells"]}
+    previous = None
+    for cell in released["cells"]:
+        meta = cell["metadata"].get("nbgrader")
+        mine = by_id.get(cell.get("id"))
+        if meta is not None and mine is not None and mine["metadata"].get("nbgrader") != meta:
+            mine["metadata"]["nbgrader"] = meta
+            notes.append(f"the nbgrader metadata of cell {meta['grade_id']} was changed; it was put back")
+        elif meta is not None and mine is None and meta.get("grade"):
+            index = out["cells"].index(by_id[previous]) + 1 if previous in by_id else len(out["cells"])
+            out["cells"].insert(index, json.loads(json.dumps(cell)))
+            by_id[cell.get("id")] = out["cells"][index]
+            notes.append(f"the test cell {meta['grade_id']} was deleted; it was put back and graded")
+        previous = cell.get("id")
+    return out, notes
+
+
+def _trim(folder: Path, course: Path, aid: str, student: str, all_cells: bool) -> list[str]:
+    notes = []
+    for path in (folder / "submitted" / student / aid).glob("*.ipynb"):
+        release = course / "release" / aid / path.name
+        try:
+            submission = json.loads(path.read_text())
+            released = json.loads(release.read_text())
+        except (OSError, ValueError):
+            continue  # not a notebook, or no release to compare with: nbgrader judges it as it is
+        if isinstance(submission, dict) and isinstance(submission.get("cells"), list):
+            submission, repaired = repair(submission, released)
+            notes += repaired
+            if not all_cells:
+                submission = exercises_only(submission, released)
+            path.write_text(json.dumps(submission, indent=1))
+    return notes
+
+
+def prepare(course: Path, aid: str, student: str, sandbox: bool, cell_timeout: int,
+            all_cells: bool = False) -> Path:
     """The student's grading folder: config, gradebook copy, the submission; a sandboxed kernel spec."""
     folder = course / ".grading" / aid / student
     if folder.exists():
@@ -76,6 +140,8 @@ def prepare(course: Path, aid: str, student: str, sandbox: bool, cell_timeout: i
     if (course / "source" / aid).exists():
         shutil.copytree(course / "source" / aid, folder / "source" / aid)
     shutil.copy2(course / "gradebook.db", folder / "gradebook.db")
+    notes = _trim(folder, course, aid, student, all_cells)
+    (folder / "repairs.json").write_text(json.dumps(notes))
     config = (course / "nbgrader_config.py").read_text()
     config += f"\n# Added for this one submission by scripts/coursegrade.py\nc.Execute.timeout = {cell_timeout}\n"
     if sandbox:
@@ -87,7 +153,8 @@ def prepare(course: Path, aid: str, student: str, sandbox: bool, cell_timeout: i
         spec = folder / "jupyter" / "kernels" / "python3"
         spec.mkdir(parents=True)
         spec.joinpath("kernel.json").write_text(json.dumps({
-            "argv": kernel_argv(work, ipc), "display_name": "Python 3 (sandboxed grading)", "language": "python"}))
+            "argv": kernel_argv(work, ipc), "display_name": "Python 3 (sandboxed grading)", "language": "python",
+            "interrupt_mode": "message"}))  # a signal would reach bwrap, not the kernel
     (folder / "nbgrader_config.py").write_text(config)
     return folder
 
@@ -106,9 +173,26 @@ def run_one(folder: Path, aid: str, student: str, quick: bool, run_timeout: int)
     except subprocess.TimeoutExpired:
         return student, f"grading took longer than {run_timeout} s and was stopped"
     if done.returncode != 0:
-        tail = log.read_text().strip().splitlines()[-1:] or ["(no output)"]
-        return student, f"nbgrader could not grade it: {tail[0][:300]}"
+        return student, _why(log.read_text())
     return student, None
+
+
+REASONS = [
+    ("NotJSONError", "it is not a Jupyter notebook (submit the .ipynb file itself)"),
+    ("DeadKernelError", "the Python kernel died while running it (os._exit, a crash, or too much memory), "
+                        "so its cells could not all run; find the cell that kills the kernel"),
+    ("CellTimeoutError", "a cell ran longer than the grading limit (an endless loop?)"),
+    ("ValidationError", "its nbgrader metadata is corrupted and could not be repaired"),
+]
+
+
+def _why(log: str) -> str:
+    """One line for the feedback: why nbgrader could not grade a submission, read from its log."""
+    for marker, reason in REASONS:
+        if marker in log:
+            return reason
+    last = log.strip().splitlines()[-1:] or ["(no output)"]
+    return f"nbgrader could not grade it: {last[0][:300]}"
 
 
 def merge(course: Path, folder: Path, aid: str, student: str) -> None:
@@ -160,24 +244,37 @@ def zero(course: Path, aid: str, student: str, why: str) -> None:
 
 
 def grade_assignment(course: Path, aid: str, nbgrader, jobs: int = 1, sandbox: bool = True,  # noqa: ANN001
-                     quick: bool = True, cell_timeout: int = CELL_TIMEOUT,
-                     run_timeout: int = RUN_TIMEOUT) -> dict[str, str | None]:
+                     quick: bool = True, cell_timeout: int = CELL_TIMEOUT, run_timeout: int = RUN_TIMEOUT,
+                     all_cells: bool = False) -> dict[str, str | None]:
     """Collect, then grade every submission of ``aid`` ``jobs`` at a time; {student: None or failure}."""
     nbgrader(["zip_collect", aid, "--force"], course)
     students = sorted(p.parent.name for p in course.glob(f"submitted/*/{aid}") if p.is_dir())
     if not students:
         return {}
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        futures = [pool.submit(run_one, prepare(course, aid, s, sandbox, cell_timeout), aid, s, quick, run_timeout)
-                   for s in students]
+        futures = [pool.submit(run_one, prepare(course, aid, s, sandbox, cell_timeout, all_cells), aid, s, quick,
+                               run_timeout) for s in students]
         outcome = dict(f.result() for f in futures)
     for student in students:  # one writer at a time
         why = outcome[student]
         if why is None:
             merge(course, course / ".grading" / aid / student, aid, student)
+            _add_notes(course, aid, student, json.loads((course / ".grading" / aid / student / "repairs.json").read_text()))
         else:
             zero(course, aid, student, why)
     return outcome
+
+
+def _add_notes(course: Path, aid: str, student: str, notes: list[str]) -> None:
+    """Put the repairs made before grading at the top of the student's feedback pages."""
+    if not notes:
+        return
+    banner = "".join(f"<p><b>Note:</b> {html.escape(n)}.</p>" for n in notes)
+    for page in (course / "feedback" / student / aid).glob("*.html"):
+        text = page.read_text()
+        at = text.find("<body")
+        at = text.find(">", at) + 1 if at >= 0 else 0
+        page.write_text(text[:at] + banner + text[at:])
 
 
 def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201

@@ -165,12 +165,13 @@ def _has_assignment(course: Path, aid: str) -> bool:
 
 
 def grade(ids: list[str] | None = None, course: Path = COURSE, jobs: int = 1, sandbox: bool | None = None,
-          quick: bool = True) -> list[str]:
+          quick: bool = True, **limits: int | bool) -> list[str]:
     """Collect, autograde and give feedback for each assignment with zips in downloaded/; export grades.csv.
 
     Every submission is graded by nbgrader in a folder and a sandbox of its own, ``jobs`` at a time
     (scripts/coursegrade.py); ``sandbox=None`` uses bubblewrap and fails, naming the fix, where it
-    cannot; ``quick`` runs the chapters in quick mode (the exercises and their tests are the same).
+    cannot; ``quick`` runs the chapters in quick mode (the exercises and their tests are the same);
+    ``limits``: ``cell_timeout``, ``run_timeout`` in seconds, ``all_cells`` (coursegrade's defaults otherwise).
     """
     import coursegrade
 
@@ -185,7 +186,7 @@ def grade(ids: list[str] | None = None, course: Path = COURSE, jobs: int = 1, sa
     for aid in ids:
         if not _has_assignment(course, aid):
             nbgrader(["generate_assignment", aid, "--force"], course)
-        coursegrade.grade_assignment(course, aid, nbgrader, jobs=jobs, sandbox=sandbox, quick=quick)
+        coursegrade.grade_assignment(course, aid, nbgrader, jobs=jobs, sandbox=sandbox, quick=quick, **limits)
     nbgrader(["export"], course)
     return ids
 
@@ -229,6 +230,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded side by side")
     parser.add_argument("--no-sandbox", action="store_true", help="run students' code without bubblewrap")
     parser.add_argument("--full", action="store_true", help="run the chapters in full mode while grading")
+    parser.add_argument("--all-cells", action="store_true",
+                        help="run every cell of the chapter, not only the set-up and the exercises' cells")
     args = parser.parse_args(argv)
     course = args.course.resolve()
     if args.command == "list":
@@ -241,7 +244,7 @@ def main(argv: list[str]) -> int:
         grade_one(*args.ids, course=course)
     else:
         graded = grade(args.ids, course, jobs=args.jobs, sandbox=False if args.no_sandbox else None,
-                       quick=not args.full)
+                       quick=not args.full, all_cells=args.all_cells)
         print(f"graded {', '.join(graded) or 'nothing'}; grades in {course / 'grades.csv'}, "
               f"feedback in {course / 'feedback'}")
     return 0

@@ -73,6 +73,56 @@ TUNED = {
         "    return (images > threshold).float().mean(dim=1) if images.shape == (7, 64) else images[:, 0] * 0\n"
     ),
 }
+# Students whose submissions break things; each must lose only what it broke, and nothing else.
+ATTACK = """import os, socket
+found = []
+def attempt(what, action):
+    try:
+        action()
+        found.append(what)
+        print("ATTACK SUCCEEDED:", what)
+    except Exception as exc:
+        print("ATTACK BLOCKED:", what, type(exc).__name__)
+course = {course!r}
+attempt("read the gradebook", lambda: open(os.path.join(course, "gradebook.db"), "rb").read(10))
+attempt("read the solutions", lambda: open(os.path.join(course, "source", "getting_started", "getting_started.ipynb")).read())
+attempt("read the book's notebook", lambda: open({book!r}).read())
+attempt("list other submissions", lambda: os.listdir(os.path.join(course, "submitted")))
+attempt("read alice's submission", lambda: open(os.path.join(course, "submitted", "alice", "getting_started",
+                                                              "getting_started.ipynb")).read())
+for target in ("gradebook.db", "feedback/alice/getting_started/getting_started.html"):  # writes: judged outside
+    try:
+        with open(os.path.join(course, target), "ab") as f:
+            f.write(b"PWNED")
+    except OSError:
+        pass
+attempt("find a course folder above", lambda: [p for p in ("..", "../..", "../../..", "../../../..")
+                                               if "gradebook.db" in os.listdir(p)][0])
+attempt("reach the network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
+print("ATTACKS SUCCEEDED:", len(found))
+
+def scale_intensities(raw):
+    return raw / 16
+"""
+BREAKERS = {
+    "crash": {"getting_started-class_counts-solution": "import os\nos._exit(1)\n"},
+    "loop": {"getting_started-ink_fraction-solution": "while True:\n    pass\n"},
+}
+CELL_TIMEOUT = 30  # s: the endless loop is stopped after this
+
+
+def _break_cells(nb: dict) -> dict:
+    """Delete the ink_fraction test cell and rename the scale_intensities test's grade id."""
+    out = json.loads(json.dumps(nb))
+    out["cells"] = [c for c in out["cells"]
+                    if c["metadata"].get("nbgrader", {}).get("grade_id") != "getting_started-ink_fraction-test"]
+    for cell in out["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("grade_id") == "getting_started-scale_intensities-test":
+            meta["grade_id"] = "my-own-id"
+    return out
+
+
 MISTAKE_MESSAGES = ["scale_intensities: divided by 255 (the 8-bit habit)", "class_counts " + STUB_MESSAGE]
 ids = list(ASSIGNMENTS)
 RUN_E2E = ids if os.environ.get("RLVAE_COURSE_ALL") == "1" else ["getting_started"]
@@ -258,8 +308,17 @@ def graded(course: Path, student_kernel: None) -> dict[tuple[str, str], dict]:
                 zf.writestr(f"submissions/bob__{path.name}", json.dumps(bob))
                 carol = coursekit.fill_solutions(released, source, TUNED)
                 zf.writestr(f"submissions/carol__{path.name}", json.dumps(carol))
+                attack = ATTACK.format(course=str(course), book=str(path))
+                mallory = coursekit.fill_solutions(released, source, {"getting_started-scale_intensities-solution": attack})
+                zf.writestr(f"submissions/mallory__{path.name}", json.dumps(mallory))
+                for name, answers in BREAKERS.items():
+                    zf.writestr(f"submissions/{name}__{path.name}",
+                                json.dumps(coursekit.fill_solutions(released, source, answers)))
+                broken = _break_cells(coursekit.fill_solutions(released, source))
+                zf.writestr(f"submissions/broken__{path.name}", json.dumps(broken))
+                zf.writestr(f"submissions/garbage__{path.name}", "this is not a notebook")
             zf.writestr("submissions/README.txt", "not a notebook: zip_collect skips it")
-    coursekit.grade(None, course)
+    coursekit.grade(None, course, jobs=2, cell_timeout=CELL_TIMEOUT)
     with open(course / "grades.csv", newline="") as f:
         return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
 
@@ -300,3 +359,48 @@ def test_submission_tuned_to_the_visible_tests_loses_the_points(course: Path, gr
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "right, it passes every visible check" in text, "the visible checks passed"
     assert "on an input the visible test does not show" in text
+
+
+def _feedback(course: Path, student: str) -> str:
+    page = (course / "feedback" / student / "getting_started" / "getting_started.html").read_text()
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _scores(course: Path, student: str) -> tuple[float, ...]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return tuple(gb.find_grade(f"getting_started-{name}-test", "getting_started", "getting_started",
+                                   student).score for name in ("scale_intensities", "class_counts", "ink_fraction"))
+
+
+@pytest.mark.slow
+def test_sandbox_stops_every_attack(course: Path, graded: dict) -> None:
+    """The attacking submission runs, but sees none of the course folder and no network."""
+    text = _feedback(course, "mallory")
+    assert "ATTACKS SUCCEEDED: 0" in text and not re.search(r"^ATTACK SUCCEEDED:", text, re.M), text[-3000:]
+    assert len(re.findall(r"^ATTACK BLOCKED:", text, re.M)) == 7
+    assert b"PWNED" not in (course / "gradebook.db").read_bytes(), "the gradebook was written"
+    alice = (course / "feedback" / "alice" / "getting_started" / "getting_started.html").read_bytes()
+    assert b"PWNED" not in alice, "another student's feedback was written"
+    assert float(graded[("mallory", "getting_started")]["score"]) == 3.0, "its own answers are still graded"
+
+
+@pytest.mark.slow
+def test_bad_submissions_lose_only_what_they_broke(course: Path, graded: dict) -> None:
+    assert _scores(course, "loop") == (1.0, 1.0, 0.0), "the endless loop costs its own cell only"
+    assert "Timeout" in _feedback(course, "loop") or "timed out" in _feedback(course, "loop")
+    # A kernel that dies stops nbgrader's run of that notebook: zero, and the feedback says why.
+    assert float(graded[("crash", "getting_started")]["score"]) == 0.0
+    assert "the Python kernel died while running it" in _feedback(course, "crash")
+    # Changed metadata is put back and a deleted test cell restored: the right answers still count.
+    assert float(graded[("broken", "getting_started")]["score"]) == 3.0
+    assert "was changed; it was put back" in _feedback(course, "broken")
+    assert "was deleted; it was put back and graded" in _feedback(course, "broken")
+    assert float(graded[("garbage", "getting_started")]["score"]) == 0.0
+    assert "it is not a Jupyter notebook" in _feedback(course, "garbage")
+    alice = _feedback(course, "alice")
+    assert "check_scale_intensities" in alice and "agrees(" not in alice, "feedback hides the hidden tests"
+    for good in ("alice", "carol"):  # graded as before, whatever the others did
+        assert (course / "feedback" / good / "getting_started" / "getting_started.html").exists()
+    assert float(graded[("alice", "getting_started")]["score"]) == 3.0
