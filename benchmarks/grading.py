@@ -18,6 +18,7 @@ import collections
 import csv
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -66,8 +67,14 @@ def submissions(aid: str, released: dict, source: dict, n: int) -> dict[str, dic
     return out
 
 
-def run(aid: str, n: int, jobs: int, sandbox: bool, all_cells: bool) -> tuple[float, list[float]]:
-    """Release, submit and grade in a fresh course folder; (seconds to grade, scores)."""
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (the graders, the kernels)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(aid: str, n: int, jobs: int, sandbox: bool, all_cells: bool) -> tuple[float, float, list[float]]:
+    """Release, submit and grade in a fresh course folder; (wall seconds, CPU seconds, scores)."""
     path = coursekit.assignments()[aid]
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         course = Path(tmp)
@@ -82,12 +89,12 @@ def run(aid: str, n: int, jobs: int, sandbox: bool, all_cells: bool) -> tuple[fl
         with zipfile.ZipFile(archive / "lms.zip", "w") as zf:
             for student, nb in submissions(aid, released, json.loads(path.read_text()), n).items():
                 zf.writestr(f"submissions/{student}__{path.name}", json.dumps(nb))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         coursekit.grade([aid], course, jobs=jobs, sandbox=sandbox, all_cells=all_cells)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
         with open(course / "grades.csv", newline="") as f:
             scores = [float(r["score"]) for r in csv.DictReader(f) if r["assignment"] == aid]
-    return seconds, scores
+    return seconds, cpu, scores
 
 
 def main(argv: list[str]) -> int:
@@ -103,11 +110,13 @@ def main(argv: list[str]) -> int:
     print(f"{aid}: {args.n} submissions ({total:g} points each), {os.cpu_count()} CPUs, "
           f"sandbox {'off' if args.no_sandbox else 'on'}, {'all cells' if args.all_cells else 'exercises only'}")
     for jobs in args.jobs:
-        seconds, scores = run(aid, args.n, jobs, not args.no_sandbox, args.all_cells)
+        seconds, cpu, scores = run(aid, args.n, jobs, not args.no_sandbox, args.all_cells)
         rate = 60 * args.n / seconds
         dist = sorted(collections.Counter(scores).items())
-        print(f"JOBS={jobs}: {seconds:.0f} s, {rate:.1f} submissions/minute; 200 submissions would take "
-              f"{200 / rate:.0f} min; scores {', '.join(f'{s:g}: {c}' for s, c in dist)}")
+        per = cpu / args.n
+        print(f"JOBS={jobs}: {seconds:.0f} s wall, {rate:.1f} submissions/minute (200 would take {200 / rate:.0f} min "
+              f"at this rate); {per:.1f} CPU-s per submission, so 200 need {200 * per / 60:.0f} CPU-min: "
+              f"{200 * per / 60 / 2:.0f} min on 2 free cores; scores {', '.join(f'{s:g}: {c}' for s, c in dist)}")
     return 0
 
 
