@@ -13,7 +13,12 @@ The last two execute notebooks, so `make test` runs them on the assignments in `
 `make course-check` (``RLVAE_COURSE_ALL=1``) runs them on every assignment, as an instructor
 should before releasing a week.
 For *Getting started*, a second student submits typical mistakes and a stub: fewer points, and
-the feedback HTML carries the check functions' messages.  `nbgrader validate` and `autograde`
+the feedback HTML carries the check functions' messages; a third tunes her answers to the visible
+tests (the hidden tests take the points); a fourth attacks the sandbox (reads the gradebook, the
+solutions, the others' submissions, writes their feedback, the network: all fail); and bad
+submissions (a dead kernel, an endless loop, changed metadata and a deleted test cell, a file that
+is not a notebook) lose only what they broke, graded two at a time like `make grade JOBS=2`.
+The release holds no hidden test and imports no exercise's reference before the exercise.  `nbgrader validate` and `autograde`
 exit 0 whatever the score, so every assertion reads grades.csv and the gradebook.
 """
 
