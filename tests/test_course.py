@@ -409,3 +409,18 @@ def test_bad_submissions_lose_only_what_they_broke(course: Path, graded: dict) -
     for good in ("alice", "carol"):  # graded as before, whatever the others did
         assert (course / "feedback" / good / "getting_started" / "getting_started.html").exists()
     assert float(graded[("alice", "getting_started")]["score"]) == 3.0
+
+
+@pytest.mark.slow
+def test_grading_benchmark_runs() -> None:
+    """benchmarks/grading.py at a tiny size (2 submissions of Getting started), so that it does not rot."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "grading.py"), "--n", "2", "--jobs", "2",
+         "--assignment", "getting_started"],
+        capture_output=True, text=True, check=True, timeout=900,
+    ).stdout
+    assert "JOBS=2:" in out and "submissions/minute" in out
+    assert "scores 2: 1, 3: 1" in out, out  # one right submission, one with a mistake
