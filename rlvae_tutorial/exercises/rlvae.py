@@ -150,16 +150,20 @@ def check_bernoulli_kl(fn: Callable[[Tensor], Tensor]) -> None:
     if isinstance(out, Tensor) and out.shape == (7, 16) and close(out, ref_dims):
         raise AssertionError("sum the KL over the D latent dimensions: return shape (B,)")
     out = expect_tensor(out, (7,), "your Bernoulli KL")
-    if close(out, torch.distributions.kl_divergence(p, q).sum(-1)):
-        raise AssertionError("that is KL(p || q); the ELBO needs KL(q(z|x) || p(z)) = E_q[log q - log p]")
-    if close(out, ref_dims.sum(-1) - 16 * torch.log(torch.tensor(2.0))):
-        raise AssertionError("log p(z) = -D log 2 under Bernoulli(1/2)^D: KL = E_q[log q] + D log 2")
-    if not close(out, ref_dims.sum(-1), atol=1e-4):
-        raise AssertionError(
-            "KL per dimension is q log(2q) + (1 - q) log(2(1 - q)) with q = sigmoid(logits) (the logits are not probabilities)"
-        )
-    if (out < -1e-6).any():
-        raise AssertionError("a KL divergence is never negative")
+    qs, lp = torch.sigmoid(logits), logits.clamp(1e-3, 1 - 1e-3)  # lp: logits taken for probabilities
+    diagnose("bernoulli_kl", out, ref_dims.sum(-1), [
+        (torch.distributions.kl_divergence(p, q).sum(-1), "that is KL(p || q); the ELBO needs KL(q(z|x) || p(z)) = "
+         "E_q[log q - log p]"),
+        (ref_dims.sum(-1) - 32 * torch.log(torch.tensor(2.0)), "log p(z) = -D log 2 under Bernoulli(1/2)^D: "
+         "KL = E_q[log q] + D log 2, you subtracted it"),
+        (ref_dims.sum(-1) - 16 * torch.log(torch.tensor(2.0)), "log p(z) = -D log 2 under Bernoulli(1/2)^D: "
+         "KL = E_q[log q] + D log 2"),
+        (ref_dims.mean(-1), "sum the KL over the D latent dimensions; you averaged over them"),
+        (-ref_dims.sum(-1), "wrong sign: a KL divergence is never negative"),
+        ((lp * torch.log(2 * lp) + (1 - lp) * torch.log(2 * (1 - lp))).sum(-1),
+         "the logits are not probabilities: q = sigmoid(logits)"),
+        ((qs * torch.log(2 * qs)).sum(-1), "the KL of a Bernoulli has two terms: q log(2q) + (1 - q) log(2(1 - q))"),
+    ], "on (7, 16) logits (KL per dimension is q log(2q) + (1 - q) log(2(1 - q)), q = sigmoid(logits))", atol=1e-4)
 
 
 @exercise("ema_update", "rlvae_tutorial.estimators.baselines:ema_update")
@@ -170,8 +174,8 @@ def check_ema_update(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
     if isinstance(out, Tensor) and out.shape == (3,):
         raise AssertionError("average the batch's rewards first: the EMA is one number, shape ()")
     out = expect_tensor(out, (), "your EMA update")
-    expected = 0.9 * -30.0 + 0.1 * -14.0
-    if abs(float(out) - (0.1 * -30.0 + 0.9 * -14.0)) < 1e-4:
-        raise AssertionError("decay weighs the OLD value: decay * value + (1 - decay) * new mean")
-    if abs(float(out) - expected) > 1e-4:
-        raise AssertionError(f"for value -30, rewards mean -14 and decay 0.9 the update is {expected:.2f}, got {float(out):.4g}")
+    diagnose("ema_update", out, torch.tensor(0.9 * -30.0 + 0.1 * -14.0), [
+        (torch.tensor(0.1 * -30.0 + 0.9 * -14.0), "decay weighs the OLD value: decay * value + (1 - decay) * new mean"),
+        (torch.tensor(0.9 * -30.0 + 0.1 * -42.0), "average the batch's rewards (their mean), do not sum them"),
+        (torch.tensor(0.9 * -30.0 - 14.0), "the new mean is weighted by (1 - decay)"),
+    ], "for value -30, rewards mean -14 and decay 0.9", atol=1e-4)
