@@ -3,8 +3,11 @@
 
     python scripts/coursekit.py list                    the assignments and their points
     python scripts/coursekit.py release [--course DIR]  write DIR/source/ and DIR/release/ (make assignments)
-    python scripts/coursekit.py grade [ID ...] [--course DIR]
-                                                        zip_collect, autograde, generate_feedback, export
+    python scripts/coursekit.py grade [ID ...] [--course DIR] [--jobs N] [--no-sandbox] [--full] [--all-cells]
+                                                        zip_collect, then autograde + generate_feedback of each
+                                                        submission in its own sandboxed folder, N side by
+                                                        side (scripts/coursegrade.py), export
+    python scripts/coursekit.py grade-one ID STUDENT --course DIR   one submission (used by grade)
 
 One source: the chapter notebooks in book/ are the instructor versions.  Every notebook listed in
 _toc.yml that contains nbgrader cells becomes one assignment, named after the notebook
@@ -13,7 +16,8 @@ _toc.yml that contains nbgrader cells becomes one assignment, named after the no
 ``nbgrader generate_assignment <id> --force``, which writes the student version (solutions
 replaced by ``raise NotImplementedError()``, outputs cleared, test cells locked) to
 ``release/<id>/``.  ``grade`` runs, for each assignment with zips in
-``downloaded/<id>/archive/``, the nbgrader commands the instructor guide lists.  The nbgrader
+``downloaded/<id>/archive/``, the nbgrader commands the instructor guide lists, one submission per
+process and sandbox (scripts/coursegrade.py).  The nbgrader
 commands run in this process, exactly as on the command line, with ``DIR`` as working directory
 (where ``nbgrader_config.py`` is); DIR defaults to ``course/``.
 """
