@@ -31,13 +31,13 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf
+.PHONY: sandbox book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
 	@echo "make test   lint, -W book build, unit tests, browser test, papermill + nbval over every notebook"
 	@echo "make assignments   student versions of every chapter with exercises, in course/release/"
-	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
+	@echo "make grade         zip_collect, autograde (JOBS=N side by side, sandboxed), feedback and grades.csv for course/downloaded/*"
 	@echo "make lock   re-resolve requirements-lock.txt (the pinned versions make book/test install)"
 	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
 	@echo "make pdf    the PDF edition, _build/pdf/rlvae-tutorial.pdf, printed from the full build"
@@ -61,6 +61,17 @@ lock:
 	  --find-links $(TORCH_FIND_LINKS) --override $(VENV)/torch-cpu.txt \
 	  --custom-compile-command "make lock" -o $(LOCK)
 	sed -i.bak 's/^torch==\(.*\)+cpu$$/torch==\1/' $(LOCK) && rm $(LOCK).bak
+
+# bubblewrap, the sandbox `make grade` runs each submission's kernel in (scripts/coursegrade.py):
+# Debian's package, installed once, as root, with the network, like Chromium below.
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's bubblewrap for the grading sandbox"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
+	else \
+	  echo "make test and make grade need bubblewrap (bwrap): install it (Debian: apt-get install bubblewrap)" >&2; exit 1; \
+	fi
 
 # Chromium for the browser and PDF tests (tests/test_browser.py, tests/test_pdf.py) and a Chinese
 # font for the original post's title in the PDF: Debian's packages, installed once, as root, with
@@ -110,7 +121,7 @@ nbval: $(STAMP)
 
 # Order: lint; the quick build and nbval side by side (each executes every notebook once, on one
 # core); then pytest, whose built-site and browser tests read the pages the build made.
-test: $(STAMP) browser
+test: $(STAMP) browser sandbox
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory -j $(JOBS) --output-sync=target build-quick nbval
 	$(MAKE) --no-print-directory unit
@@ -123,9 +134,10 @@ assignments: $(STAMP)
 course-check: $(STAMP)
 	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_COURSE_ALL=1 $(BIN)/pytest -n $(JOBS) --dist loadgroup tests/test_course.py
 
-# Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ...").
-grade: $(STAMP)
-	$(OFFLINE) $(BIN)/python scripts/coursekit.py grade $(A)
+# Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ..."),
+# JOBS submissions side by side, each in its own bubblewrap sandbox (NO_SANDBOX=1 trusts them all).
+grade: $(STAMP) sandbox
+	$(OFFLINE) $(BIN)/python scripts/coursekit.py grade --jobs $(JOBS) $(if $(NO_SANDBOX),--no-sandbox) $(A)
 
 # The PDF edition (scripts/pdf.py): every page of the full build, in _toc.yml order, printed by
 # Chromium after MathJax has typeset it, merged by pypdf with bookmarks and page numbers; then

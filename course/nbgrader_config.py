@@ -29,3 +29,10 @@ c.ZipCollectApp.strict = True  # skip (and name) notebooks that are not part of 
 
 # Chapters train small models: give a cell as long as the book build does (_config.yml).
 c.Execute.timeout = 900
+
+# Feedback pages show the graded test cells' outputs but not their hidden tests' code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+]

@@ -3,8 +3,11 @@
 
     python scripts/coursekit.py list                    the assignments and their points
     python scripts/coursekit.py release [--course DIR]  write DIR/source/ and DIR/release/ (make assignments)
-    python scripts/coursekit.py grade [ID ...] [--course DIR]
-                                                        zip_collect, autograde, generate_feedback, export
+    python scripts/coursekit.py grade [ID ...] [--course DIR] [--jobs N] [--no-sandbox] [--full] [--all-cells]
+                                                        zip_collect, then autograde + generate_feedback of each
+                                                        submission in its own sandboxed folder, N side by
+                                                        side (scripts/coursegrade.py), export
+    python scripts/coursekit.py grade-one ID STUDENT --course DIR   one submission (used by grade)
 
 One source: the chapter notebooks in book/ are the instructor versions.  Every notebook listed in
 _toc.yml that contains nbgrader cells becomes one assignment, named after the notebook
@@ -13,7 +16,8 @@ _toc.yml that contains nbgrader cells becomes one assignment, named after the no
 ``nbgrader generate_assignment <id> --force``, which writes the student version (solutions
 replaced by ``raise NotImplementedError()``, outputs cleared, test cells locked) to
 ``release/<id>/``.  ``grade`` runs, for each assignment with zips in
-``downloaded/<id>/archive/``, the nbgrader commands the instructor guide lists.  The nbgrader
+``downloaded/<id>/archive/``, the nbgrader commands the instructor guide lists, one submission per
+process and sandbox (scripts/coursegrade.py).  The nbgrader
 commands run in this process, exactly as on the command line, with ``DIR`` as working directory
 (where ``nbgrader_config.py`` is); DIR defaults to ``course/``.
 """
@@ -30,6 +34,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/coursegrade.py
 COURSE = ROOT / "course"
 MARKER = re.compile(r"^[ \t]*### (?:BEGIN|END) SOLUTION[ \t]*$")
 
@@ -150,15 +155,50 @@ def release(course: Path = COURSE, root: Path = ROOT) -> dict[str, Path]:
     return released
 
 
-def grade(ids: list[str] | None = None, course: Path = COURSE) -> list[str]:
-    """Collect, autograde and give feedback for each assignment with zips in downloaded/; export grades.csv."""
+def _has_assignment(course: Path, aid: str) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (course / "gradebook.db").exists():
+        return False
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        try:
+            gb.find_assignment(aid)
+        except MissingEntry:
+            return False
+    return True
+
+
+def grade(ids: list[str] | None = None, course: Path = COURSE, jobs: int = 1, sandbox: bool | None = None,
+          quick: bool = True, **limits: int | bool) -> list[str]:
+    """Collect, autograde and give feedback for each assignment with zips in downloaded/; export grades.csv.
+
+    Every submission is graded by nbgrader in a folder and a sandbox of its own, ``jobs`` at a time
+    (scripts/coursegrade.py); ``sandbox=None`` uses bubblewrap and fails, naming the fix, where it
+    cannot; ``quick`` runs the chapters in quick mode (the exercises and their tests are the same);
+    ``limits``: ``cell_timeout``, ``run_timeout`` in seconds, ``all_cells`` (coursegrade's defaults otherwise).
+    """
+    import coursegrade
+
+    if sandbox is None:
+        if not coursegrade.bwrap_works():
+            raise RuntimeError("grading runs each submission in a bubblewrap sandbox, and `bwrap` is missing or "
+                               "cannot run here: install it (Debian: apt-get install bubblewrap; make test does) "
+                               "or grade without a sandbox (coursekit.py grade --no-sandbox), trusting every "
+                               "submission")
+        sandbox = True
     ids = ids or sorted(p.parent.name for p in course.glob("downloaded/*/archive") if any(p.iterdir()))
     for aid in ids:
-        nbgrader(["zip_collect", aid, "--force"], course)
-        nbgrader(["autograde", aid, "--force"], course)
-        nbgrader(["generate_feedback", aid, "--force"], course)
+        if not _has_assignment(course, aid):
+            nbgrader(["generate_assignment", aid, "--force"], course)
+        coursegrade.grade_assignment(course, aid, nbgrader, jobs=jobs, sandbox=sandbox, quick=quick, **limits)
     nbgrader(["export"], course)
     return ids
+
+
+def grade_one(aid: str, student: str, course: Path) -> None:
+    """``nbgrader autograde`` and ``generate_feedback`` of one student's submission, in ``course``."""
+    nbgrader(["autograde", aid, "--student", student, "--force"], course)
+    nbgrader(["generate_feedback", aid, "--student", student, "--force"], course)
 
 
 def solution_body(source: str) -> str:
@@ -188,9 +228,14 @@ def fill_solutions(released: dict, source: dict, answers: dict[str, str] | None 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["list", "release", "grade"])
-    parser.add_argument("ids", nargs="*", help="assignments to grade (default: all with zips)")
+    parser.add_argument("command", choices=["list", "release", "grade", "grade-one"])
+    parser.add_argument("ids", nargs="*", help="assignments to grade (default: all with zips); grade-one: ID STUDENT")
     parser.add_argument("--course", type=Path, default=COURSE, help="the nbgrader course folder")
+    parser.add_argument("--jobs", type=int, default=1, help="submissions graded side by side")
+    parser.add_argument("--no-sandbox", action="store_true", help="run students' code without bubblewrap")
+    parser.add_argument("--full", action="store_true", help="run the chapters in full mode while grading")
+    parser.add_argument("--all-cells", action="store_true",
+                        help="run every cell of the chapter, not only the set-up and the exercises' cells")
     args = parser.parse_args(argv)
     course = args.course.resolve()
     if args.command == "list":
@@ -199,8 +244,11 @@ def main(argv: list[str]) -> int:
     elif args.command == "release":
         for aid, path in release(course).items():
             print(f"{aid}: {path}")
+    elif args.command == "grade-one":
+        grade_one(*args.ids, course=course)
     else:
-        graded = grade(args.ids, course)
+        graded = grade(args.ids, course, jobs=args.jobs, sandbox=False if args.no_sandbox else None,
+                       quick=not args.full, all_cells=args.all_cells)
         print(f"graded {', '.join(graded) or 'nothing'}; grades in {course / 'grades.csv'}, "
               f"feedback in {course / 'feedback'}")
     return 0

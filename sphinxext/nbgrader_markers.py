@@ -3,7 +3,8 @@
 The chapter notebooks are also the instructor versions of the course assignments (see
 book/instructor_guide.md), so their exercise solutions sit between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` lines (and hidden tests between ``### BEGIN HIDDEN TESTS`` and
-``### END HIDDEN TESTS``).  nbgrader needs those lines; a reader does not.  After myst-nb has
+``### END HIDDEN TESTS``).  nbgrader needs those lines; a reader does not.  A hidden-test block is
+removed whole, its inputs included: the students of a course read the book too.  After myst-nb has
 parsed (and executed) a notebook, this extension deletes the marker lines from the displayed
 source of its code cells.  Nothing else is touched: the notebook file, its execution, and code
 shown in Markdown pages (such as the instructor guide, which quotes the markers) stay as they are.
@@ -21,10 +22,21 @@ SHOW, HIDE = "Show solution", "Hide solution"
 MARKER_LINE = re.compile(r"^[ \t]*### (?:BEGIN|END) (?:SOLUTION|HIDDEN TESTS)[ \t]*$")
 
 
+HIDDEN_BEGIN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$")
+HIDDEN_END = re.compile(r"^[ \t]*### END HIDDEN TESTS[ \t]*$")
+
+
 def strip_markers(source: str) -> str:
-    """Return ``source`` without its nbgrader marker lines (other lines unchanged)."""
+    """Return ``source`` without its nbgrader marker lines and hidden-test blocks (other lines unchanged)."""
     lines = source.split("\n")
-    kept = [line for line in lines if not MARKER_LINE.match(line)]
+    kept, hidden = [], False
+    for line in lines:
+        if HIDDEN_BEGIN.match(line):
+            hidden = True
+        elif HIDDEN_END.match(line):
+            hidden = False
+        elif not hidden and not MARKER_LINE.match(line):
+            kept.append(line)
     return source if len(kept) == len(lines) else "\n".join(kept)
 
 

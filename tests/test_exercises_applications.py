@@ -20,23 +20,23 @@ def _raise(*args: object) -> None:
 
 
 def test_kl_reward_check() -> None:
-    check_kl_penalized_reward(kl_penalized_reward)
+    check_kl_penalized_reward.__wrapped__(kl_penalized_reward)
     mistakes = {
         "wrong sign": lambda r, lq, lp, lam: r + lam * (lq - lp),
         "lam is missing": lambda r, lq, lp, lam: r - (lq - lp),
         "lam multiplies the KL term": lambda r, lq, lp, lam: lam * r - (lq - lp),
         "the prior is missing": lambda r, lq, lp, lam: r - lam * lq,
-        "your value differs": lambda r, lq, lp, lam: r - lam * (lq - lp) ** 2,
+        "kl_penalized_reward is wrong with lam": lambda r, lq, lp, lam: r - lam * (lq - lp) ** 2,
         r"returned shape \(\), expected \(16,\)": lambda r, lq, lp, lam: (r - lam * (lq - lp)).mean(),
         "not implemented yet": _raise,
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_kl_penalized_reward(fn)
+            check_kl_penalized_reward.__wrapped__(fn)
 
 
 def test_pairwise_check() -> None:
-    check_mean_pairwise_distance(mean_pairwise_distance)
+    check_mean_pairwise_distance.__wrapped__(mean_pairwise_distance)
 
     def with_diag(x: torch.Tensor) -> torch.Tensor:
         return torch.cdist(x, x).mean()
@@ -53,36 +53,36 @@ def test_pairwise_check() -> None:
         "squared": squared,
         "you summed": summed,
         "the \\(N, N\\) matrix": lambda x: torch.cdist(x, x),
-        "differs from the mean pairwise": lambda x: torch.cdist(x, x).max(),
+        "mean_pairwise_distance is wrong on 3 points": lambda x: torch.cdist(x, x).max(),
         "not implemented yet": _raise,
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_mean_pairwise_distance(fn)
+            check_mean_pairwise_distance.__wrapped__(fn)
 
 
 def test_token_loss_check() -> None:
-    check_token_reinforce_loss(token_reinforce_loss)
+    check_token_reinforce_loss.__wrapped__(token_reinforce_loss)
     mistakes = {
         "wrong sign": lambda lp, m, a: -token_reinforce_loss(lp, m, a),
         "the padding is counted": lambda lp, m, a: -(a.detach() * lp.sum(-1)).mean(),
         "do not average them": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1) / m.sum(-1)).mean(),
         "detach the advantage": lambda lp, m, a: -(a * (lp * m).sum(-1)).mean(),
         "do not detach them": lambda lp, m, a: token_reinforce_loss(lp.detach(), m, a),
-        "your value differs": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1)).sum(),
+        "you summed over them": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1)).sum(),
         "returned shape": lambda lp, m, a: -(a.detach() * (lp * m).sum(-1)),
         "not implemented yet": _raise,
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_token_reinforce_loss(fn)
+            check_token_reinforce_loss.__wrapped__(fn)
 
 
 def test_is_valid_check() -> None:
     from rlvae_tutorial.exercises.applications import check_is_valid
     from rlvae_tutorial.guidance.toy_language import is_valid
 
-    check_is_valid(is_valid)
+    check_is_valid.__wrapped__(is_valid)
 
     def counts_only(s: str) -> bool:
         return bool(s) and s.count("(") == s.count(")") and s.count("[") == s.count("]") and set(s) <= set("()[]")
@@ -106,23 +106,23 @@ def test_is_valid_check() -> None:
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_is_valid(fn)
+            check_is_valid.__wrapped__(fn)
 
 
 def test_sequence_kl_check() -> None:
     from rlvae_tutorial.exercises.applications import check_sequence_kl
 
-    check_sequence_kl(lambda a, b, m: (m * (a - b)).sum(-1))
+    check_sequence_kl.__wrapped__(lambda a, b, m: (m * (a - b)).sum(-1))
     mistakes = {
         "wrong direction": lambda a, b, m: (m * (b - a)).sum(-1),
         "the padding is counted": lambda a, b, m: (a - b).sum(-1),
         "do not average": lambda a, b, m: (m * (a - b)).sum(-1) / m.sum(-1),
-        "your value differs": lambda a, b, m: (m * (a - b)).pow(2).sum(-1),
+        "sequence_kl is wrong on 5 padded": lambda a, b, m: (m * (a - b)).pow(2).sum(-1),
         r"returned shape \(\)": lambda a, b, m: (m * (a - b)).sum(),
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_sequence_kl(fn)
+            check_sequence_kl.__wrapped__(fn)
 
 
 def test_penalized_advantage_check() -> None:
@@ -132,13 +132,13 @@ def test_penalized_advantage_check() -> None:
     def loo(x: torch.Tensor) -> torch.Tensor:
         return leave_one_out_baseline(x.unsqueeze(1)).squeeze(1)
 
-    check_penalized_advantage(lambda r, kl, beta: (r - beta * kl) - loo(r - beta * kl))
+    check_penalized_advantage.__wrapped__(lambda r, kl, beta: (r - beta * kl) - loo(r - beta * kl))
     mistakes = {
         "includes the sample itself": lambda r, kl, beta: (r - beta * kl) - (r - beta * kl).mean(),
         "before the baseline": lambda r, kl, beta: r - loo(r),
         "wrong sign": lambda r, kl, beta: (r + beta * kl) - loo(r + beta * kl),
-        "your value differs": lambda r, kl, beta: r - beta * kl,
+        "penalized_advantage is wrong on K = 8": lambda r, kl, beta: r - beta * kl,
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_penalized_advantage(fn)
+            check_penalized_advantage.__wrapped__(fn)

@@ -17,7 +17,7 @@ from rlvae_tutorial.vae import gaussian_kl, reparameterize
 
 
 def test_reparameterize_reference_passes() -> None:
-    check_reparameterize(reparameterize)
+    check_reparameterize.__wrapped__(reparameterize)
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ def test_reparameterize_reference_passes() -> None:
         (lambda mu, lv, eps: mu + torch.exp(lv) * eps, "exp\\(logvar\\), the variance"),
         (lambda mu, lv, eps: mu + lv * eps, "by logvar itself"),
         (lambda mu, lv, eps: torch.exp(0.5 * lv) * eps, "does not depend on mu"),
-        (lambda mu, lv, eps: mu + torch.exp(0.5 * lv) * eps + 1.0, "your values differ"),
+        (lambda mu, lv, eps: mu + torch.exp(0.5 * lv) * eps + 1.0, "is wrong on .* first at index"),
         (lambda mu, lv, eps: (mu + torch.exp(0.5 * lv) * eps).detach(), "no gradient"),
         (lambda mu, lv, eps: torch.zeros(5), "returned shape"),
         (lambda mu, lv, eps: [0.0], "torch.Tensor"),
@@ -35,7 +35,7 @@ def test_reparameterize_reference_passes() -> None:
 )
 def test_reparameterize_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda
     with pytest.raises(AssertionError, match=msg):
-        check_reparameterize(wrong)
+        check_reparameterize.__wrapped__(wrong)
 
 
 def test_reparameterize_sample_blocks_must_broadcast() -> None:
@@ -44,11 +44,11 @@ def test_reparameterize_sample_blocks_must_broadcast() -> None:
         return out if eps.dim() == 2 else out[:1].expand_as(out).clone()
 
     with pytest.raises(AssertionError, match="samples broadcast"):
-        check_reparameterize(first_sample_only)
+        check_reparameterize.__wrapped__(first_sample_only)
 
 
 def test_reward_reference_passes() -> None:
-    check_reward(reference_reward)
+    check_reward.__wrapped__(reference_reward)
 
 
 @pytest.mark.parametrize(
@@ -59,13 +59,13 @@ def test_reward_reference_passes() -> None:
         (lambda px, qz, pz, b: b * px - (qz - pz), "beta multiplies the reconstruction"),
         (lambda px, qz, pz, b: px - (qz - pz), "beta is ignored"),
         (lambda px, qz, pz, b: px - b * qz, "log p\\(z\\) is missing"),
-        (lambda px, qz, pz, b: px - b * (qz - pz) + 1.0, "your values differ"),
+        (lambda px, qz, pz, b: px - b * (qz - pz) + 1.0, "is wrong on .* first at index"),
         (lambda px, qz, pz, b: (px - b * (qz - pz)).mean(), "returned shape"),
     ],
 )
 def test_reward_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda
     with pytest.raises(AssertionError, match=msg):
-        check_reward(wrong)
+        check_reward.__wrapped__(wrong)
 
 
 def test_reward_must_stay_elementwise_on_blocks() -> None:
@@ -74,11 +74,11 @@ def test_reward_must_stay_elementwise_on_blocks() -> None:
         return r if r.dim() == 1 else r - r.mean(0)
 
     with pytest.raises(AssertionError, match="elementwise"):
-        check_reward(normalised)
+        check_reward.__wrapped__(normalised)
 
 
 def test_batch_loss_reference_passes() -> None:
-    check_batch_loss(reference_batch_loss)
+    check_batch_loss.__wrapped__(reference_batch_loss)
 
 
 def _rec(x: Tensor, x_hat: Tensor) -> Tensor:
@@ -97,12 +97,12 @@ def _rec(x: Tensor, x_hat: Tensor) -> Tensor:
             "sign error inside",
         ),
         (lambda x, xh, mu, lv, b: _rec(x, xh) + b * gaussian_kl(mu, lv), "average over the batch"),
-        (lambda x, xh, mu, lv, b: (_rec(x, xh) + b * gaussian_kl(mu, lv)).mean() + 1.0, "your value differs"),
+        (lambda x, xh, mu, lv, b: (_rec(x, xh) + b * gaussian_kl(mu, lv)).mean() + 1.0, "is wrong on a batch of 8"),
     ],
 )
 def test_batch_loss_mistakes(wrong, msg: str) -> None:  # noqa: ANN001 - a lambda
     with pytest.raises(AssertionError, match=msg):
-        check_batch_loss(wrong)
+        check_batch_loss.__wrapped__(wrong)
 
 
 def test_batch_loss_that_depends_on_batch_size_is_caught() -> None:
@@ -111,4 +111,4 @@ def test_batch_loss_that_depends_on_batch_size_is_caught() -> None:
         return loss if x.shape[0] == 8 else 2 * loss
 
     with pytest.raises(AssertionError, match="must not depend on the batch size"):
-        check_batch_loss(weird)
+        check_batch_loss.__wrapped__(weird)

@@ -22,24 +22,24 @@ from rlvae_tutorial.rlvae import elbo_reward
 
 
 def test_reward_check() -> None:
-    check_elbo_reward(elbo_reward)
-    check_elbo_reward(lambda lp, lq, lpz, beta: lp - beta * (lq - lpz))
+    check_elbo_reward.__wrapped__(elbo_reward)
+    check_elbo_reward.__wrapped__(lambda lp, lq, lpz, beta: lp - beta * (lq - lpz))
     mistakes = {
         "wrong sign: you returned the beta-VAE \\*loss\\*": lambda lp, lq, lpz, beta: -lp + beta * (lq - lpz),
         "beta is missing": lambda lp, lq, lpz, beta: lp - (lq - lpz),
         "beta multiplies the KL term": lambda lp, lq, lpz, beta: beta * lp - (lq - lpz),
         "the KL term has the wrong sign": lambda lp, lq, lpz, beta: lp + beta * (lq - lpz),
-        "your reward differs": lambda lp, lq, lpz, beta: lp - beta * lq,
+        r"elbo_reward: log p\(z\) is missing": lambda lp, lq, lpz, beta: lp - beta * lq,
         "returned shape \\(6,\\), expected \\(4, 6\\)": lambda lp, lq, lpz, beta: (lp - beta * (lq - lpz)).mean(0),
         "not implemented yet": lambda *a: (_ for _ in ()).throw(NotImplementedError),
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_elbo_reward(fn)
+            check_elbo_reward.__wrapped__(fn)
 
 
 def test_surrogate_check() -> None:
-    check_score_function_surrogate(score_function_surrogate)
+    check_score_function_surrogate.__wrapped__(score_function_surrogate)
 
     def not_detached(lp, r, b):  # noqa: ANN001, ANN202
         return lp * (r - b) if b is not None else lp * r
@@ -53,32 +53,32 @@ def test_surrogate_check() -> None:
         "the baseline is missing": lambda lp, r, b: lp * r.detach(),
         "detach the reward and the baseline": not_detached,
         "do not detach log_prob": detached_log_prob,
-        "the value should be": lambda lp, r, b: lp.exp() * (r - b).detach(),
+        "use the LOG-probability": lambda lp, r, b: lp.exp() * (r - b).detach(),
         "with baseline=None": lambda lp, r, b: lp * (r - (b if b is not None else 1.0)).detach(),
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_score_function_surrogate(fn)
+            check_score_function_surrogate.__wrapped__(fn)
 
 
 def test_leave_one_out_check() -> None:
-    check_leave_one_out_baseline(leave_one_out_baseline)
-    check_leave_one_out_baseline(lambda r: (r.sum(0) - r) / (r.shape[0] - 1))
+    check_leave_one_out_baseline.__wrapped__(leave_one_out_baseline)
+    check_leave_one_out_baseline.__wrapped__(lambda r: (r.sum(0) - r) / (r.shape[0] - 1))
     mistakes = {
         "b_k includes r_k itself": lambda r: r.mean(0, keepdim=True).expand_as(r),
         "by K - 1": lambda r: (r.sum(0) - r) / r.shape[0],
         "over the K samples of the same input": lambda r: (r.sum(1, keepdim=True) - r) / (r.shape[1] - 1),
-        "the leave-one-out baseline is": lambda r: r.flip(0),
+        r"leave_one_out_baseline is wrong for rewards .* first at index": lambda r: r.flip(0),
         "returned shape": lambda r: r.mean(0),
         "LeaveOne raised ZeroDivisionError": type("LeaveOne", (), {"__call__": lambda self, r: 1 / 0, "__name__": "LeaveOne"})(),
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_leave_one_out_baseline(fn)
+            check_leave_one_out_baseline.__wrapped__(fn)
 
 
 def test_straight_through_check() -> None:
-    check_straight_through_bernoulli(straight_through_bernoulli)
+    check_straight_through_bernoulli.__wrapped__(straight_through_bernoulli)
 
     def no_gradient(lg, t, n):  # noqa: ANN001, ANN202
         return (lg.detach() + n > 0).float()
@@ -101,7 +101,7 @@ def test_straight_through_check() -> None:
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_straight_through_bernoulli(fn)
+            check_straight_through_bernoulli.__wrapped__(fn)
 
 
 def test_bernoulli_kl_check() -> None:
@@ -109,7 +109,7 @@ def test_bernoulli_kl_check() -> None:
         q = torch.sigmoid(logits)
         return (q * torch.log(2 * q) + (1 - q) * torch.log(2 * (1 - q))).sum(-1)
 
-    check_bernoulli_kl(reference)
+    check_bernoulli_kl.__wrapped__(reference)
     p_half = 0.5
 
     def reversed_kl(logits):  # noqa: ANN001, ANN202
@@ -132,25 +132,25 @@ def test_bernoulli_kl_check() -> None:
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_bernoulli_kl(fn)
+            check_bernoulli_kl.__wrapped__(fn)
 
 
 def test_ema_check() -> None:
-    check_ema_update(lambda v, r, d: ema_update(v, r.mean(), d))
+    check_ema_update.__wrapped__(lambda v, r, d: ema_update(v, r.mean(), d))
     mistakes = {
         "average the batch's rewards first": lambda v, r, d: d * v + (1 - d) * r,
         "decay weighs the OLD value": lambda v, r, d: (1 - d) * v + d * r.mean(),
-        "the update is -28.40": lambda v, r, d: d * v + (1 - d) * r.sum(),
+        "do not sum them": lambda v, r, d: d * v + (1 - d) * r.sum(),
     }
     for msg, fn in mistakes.items():
         with pytest.raises(AssertionError, match=msg):
-            check_ema_update(fn)
+            check_ema_update.__wrapped__(fn)
 
 
 def test_checks_do_not_touch_the_global_random_state() -> None:
     state = torch.get_rng_state()
-    check_leave_one_out_baseline(leave_one_out_baseline)
-    check_score_function_surrogate(score_function_surrogate)
-    check_elbo_reward(elbo_reward)
-    check_straight_through_bernoulli(straight_through_bernoulli)
+    check_leave_one_out_baseline.__wrapped__(leave_one_out_baseline)
+    check_score_function_surrogate.__wrapped__(score_function_surrogate)
+    check_elbo_reward.__wrapped__(elbo_reward)
+    check_straight_through_bernoulli.__wrapped__(straight_through_bernoulli)
     assert torch.equal(state, torch.get_rng_state())

@@ -30,15 +30,15 @@ def ok_elbo(x, logits, mu, logvar):  # noqa: ANN001, ANN201
 
 
 def test_references_pass() -> None:
-    check_gaussian_kl(gaussian_kl)
-    check_gaussian_kl(lambda mu, lv: -0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp(), dim=1))  # Kingma & Welling's form
-    check_reparameterize(reparameterize)
-    check_reparameterize(lambda mu, lv, eps: mu + torch.sqrt(torch.exp(lv)) * eps)
-    check_elbo(ok_elbo)
-    check_iwae(lambda lw: log_mean_exp(lw, 0))
-    check_free_bits(free_bits_kl)
-    check_active_units(active_units)
-    check_kl_warmup(kl_warmup)
+    check_gaussian_kl.__wrapped__(gaussian_kl)
+    check_gaussian_kl.__wrapped__(lambda mu, lv: -0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp(), dim=1))  # Kingma & Welling's form
+    check_reparameterize.__wrapped__(reparameterize)
+    check_reparameterize.__wrapped__(lambda mu, lv, eps: mu + torch.sqrt(torch.exp(lv)) * eps)
+    check_elbo.__wrapped__(ok_elbo)
+    check_iwae.__wrapped__(lambda lw: log_mean_exp(lw, 0))
+    check_free_bits.__wrapped__(free_bits_kl)
+    check_active_units.__wrapped__(active_units)
+    check_kl_warmup.__wrapped__(kl_warmup)
 
 
 def kl_terms(mu, lv):  # noqa: ANN001, ANN201
@@ -57,13 +57,13 @@ def kl_terms(mu, lv):  # noqa: ANN001, ANN201
         (lambda mu, lv: 0.5 * (torch.exp(lv) + mu - 1 - lv).sum(-1), r"mu\*\*2, not mu"),
         (lambda mu, lv: 0.5 * (torch.exp(lv) + mu**2 - 1 + lv).sum(-1), "the sign of logvar"),
         (lambda mu, lv: 0.5 * (torch.exp(lv) + mu**2 - 1 - 0.5 * lv).sum(-1), "not logvar / 2"),
-        (lambda mu, lv: 0.5 * kl_terms(mu, lv).sum(-1) + 1.0, r"gaussian_kl\(0, 0\) should be 0|gives"),
+        (lambda mu, lv: 0.5 * kl_terms(mu, lv).sum(-1) + 1.0, r"gaussian_kl\(0, 0\) should be 0|is wrong on random"),
         (lambda mu, lv: (_ for _ in ()).throw(NotImplementedError), "not implemented yet"),
     ],
 )
 def test_gaussian_kl_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_gaussian_kl(fn)
+        check_gaussian_kl.__wrapped__(fn)
 
 
 def test_gaussian_kl_constant_offset_only_at_zero() -> None:
@@ -72,7 +72,7 @@ def test_gaussian_kl_constant_offset_only_at_zero() -> None:
         return out + (mu.abs().sum(-1) == 0).float()
 
     with pytest.raises(AssertionError, match=r"gaussian_kl\(0, 0\) should be 0"):
-        check_gaussian_kl(zero_wrong)
+        check_gaussian_kl.__wrapped__(zero_wrong)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_gaussian_kl_constant_offset_only_at_zero() -> None:
 )
 def test_reparameterize_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_reparameterize(fn)
+        check_reparameterize.__wrapped__(fn)
 
 
 def bce(logits, x):  # noqa: ANN001, ANN201
@@ -111,7 +111,7 @@ def bce(logits, x):  # noqa: ANN001, ANN201
 )
 def test_elbo_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_elbo(fn)
+        check_elbo.__wrapped__(fn)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_elbo_mistakes(fn, message: str) -> None:  # noqa: ANN001
 )
 def test_iwae_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_iwae(fn)
+        check_iwae.__wrapped__(fn)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_iwae_mistakes(fn, message: str) -> None:  # noqa: ANN001
 )
 def test_free_bits_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_free_bits(fn)
+        check_free_bits.__wrapped__(fn)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_free_bits_mistakes(fn, message: str) -> None:  # noqa: ANN001
 )
 def test_active_units_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_active_units(fn)
+        check_active_units.__wrapped__(fn)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_active_units_mistakes(fn, message: str) -> None:  # noqa: ANN001
 )
 def test_kl_warmup_mistakes(fn, message: str) -> None:  # noqa: ANN001
     with pytest.raises(AssertionError, match=message):
-        check_kl_warmup(fn)
+        check_kl_warmup.__wrapped__(fn)
 
 
 def test_kl_warmup_and_log_mean_exp_reference() -> None:

@@ -29,8 +29,23 @@ def test_marker_lines_go_everything_else_stays() -> None:
     )
     assert markers.strip_markers(source) == (
         'def f(x):\n    """Doc."""\n    y = x + 1  # ### BEGIN SOLUTION in a comment stays\n'
-        "    return y\ncheck(f)\nassert f(1) == 2\n"
+        "    return y\ncheck(f)\n"
     )
+
+
+def test_hidden_tests_leave_the_page_whole() -> None:
+    """A student reads the book: the hidden inputs must not show there, only the visible check."""
+    import json
+
+    from scripts import coursekit
+
+    for path in coursekit.assignments().values():
+        for cell in coursekit.nbgrader_cells(json.loads(path.read_text())):
+            text = "".join(cell["source"])
+            if "### BEGIN HIDDEN TESTS" in text:
+                shown = markers.strip_markers(text)
+                assert "agrees(" not in shown and "HIDDEN" not in shown, path.name
+                assert shown.strip() == text.split("### BEGIN HIDDEN TESTS")[0].strip()
 
 
 def test_source_without_markers_is_returned_unchanged() -> None:

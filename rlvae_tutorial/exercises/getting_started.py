@@ -16,7 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rlvae_tutorial.exercises.common import call, close, expect_tensor, first_mismatch
+from rlvae_tutorial.exercises.common import call, close, diagnose, expect_tensor
+from rlvae_tutorial.exercises.guard import exercise
 
 DIGITS_MAX_INTENSITY = 16  # scikit-learn's digits store 4-bit intensities 0..16
 
@@ -41,6 +42,7 @@ def _raw_digits(n: int, high: int, seed: int) -> Tensor:
     return torch.randint(0, high + 1, (n, 64), generator=generator)  # (N, 64) int64
 
 
+@exercise("scale_intensities", "rlvae_tutorial.exercises.getting_started:_scale_intensities")
 def check_scale_intensities(fn: Callable[[Tensor], Tensor]) -> None:
     """Check ``fn(raw) == raw / 16`` as floats, on a bright batch and a faint one (max 12)."""
     bright = _raw_digits(6, DIGITS_MAX_INTENSITY, seed=0)
@@ -60,27 +62,20 @@ def check_scale_intensities(fn: Callable[[Tensor], Tensor]) -> None:
                 "not floor division `//`, so that intensities between 0 and 1 survive"
             )
         expect_tensor(out, tuple(raw.shape), "scale_intensities")
-        expected = _scale_intensities(original)
-        if close(out, expected):
-            continue
-        if close(out, original.double() / 255):
-            raise AssertionError(
-                "scale_intensities divided by 255 (the 8-bit habit): the digits' raw intensities run "
-                "from 0 to 16, so divide by 16"
-            )
-        if close(out, original.double() / original.max()):
-            raise AssertionError(
-                f"scale_intensities scaled by the batch's largest value ({int(original.max())}): "
-                "divide by the fixed maximum 16, whatever the batch contains"
-            )
-        if close(out, original.double() / original.amax(dim=1, keepdim=True).clamp(min=1)):
-            raise AssertionError(
-                "scale_intensities scaled each image by its own brightest pixel: divide every image by "
-                "the fixed maximum 16, so that the same raw value means the same intensity everywhere"
-            )
-        raise AssertionError("scale_intensities is not raw / 16: " + first_mismatch(out, expected))
+        diagnose("scale_intensities", out, _scale_intensities(original), [
+            (original.double() / 255, "divided by 255 (the 8-bit habit): the digits' raw intensities run "
+             "from 0 to 16, so divide by 16"),
+            (original.double() / original.max(), f"scaled by the batch's largest value ({int(original.max())}): "
+             "divide by the fixed maximum 16, whatever the batch contains"),
+            (original.double() / original.amax(dim=1, keepdim=True).clamp(min=1), "scaled each image by its own "
+             "brightest pixel: divide every image by the fixed maximum 16, so that the same raw value means the "
+             "same intensity everywhere"),
+            (original.double() / 15, "divided by 15: the intensities run from 0 to 16 inclusive, so the maximum is 16"),
+            (1 - original.double() / 16, "inverted the intensities: ink is bright (16 -> 1.0), background 0"),
+        ], f"on a batch of shape {tuple(raw.shape)} (it should be raw / 16)")
 
 
+@exercise("class_counts", "rlvae_tutorial.exercises.getting_started:_class_counts")
 def check_class_counts(fn: Callable[[Tensor, int], Tensor]) -> None:
     """Check ``fn(labels, num_classes)`` against ``torch.bincount(labels, minlength=num_classes)``.
 
@@ -119,13 +114,13 @@ def check_class_counts(fn: Callable[[Tensor, int], Tensor]) -> None:
                 f"class_counts returned dtype {out.dtype}: counts are whole numbers, return an integer "
                 "tensor (torch.bincount gives int64)"
             )
-        if not torch.equal(out.long(), expected):
-            raise AssertionError(
-                f"class_counts is wrong for num_classes={num_classes}: "
-                + first_mismatch(out, expected)
-            )
+        diagnose("class_counts", out.long(), expected, [
+            (torch.bincount(labels, minlength=num_classes + 1)[1:] if len(labels) else expected,
+             "the counts are shifted by one class: counts[k] is the number of labels equal to k, from k = 0"),
+        ], f"for num_classes={num_classes}")
 
 
+@exercise("ink_fraction", "rlvae_tutorial.exercises.getting_started:_ink_fraction")
 def check_ink_fraction(fn: Callable[[Tensor, float], Tensor]) -> None:
     """Check ``fn(images, threshold)``: the share of each image's pixels strictly above ``threshold``.
 
@@ -150,24 +145,13 @@ def check_ink_fraction(fn: Callable[[Tensor, float], Tensor]) -> None:
                 f"the pixels (dim=1) to get one share per image, shape ({images.shape[0]},)"
             )
         out = expect_tensor(out, (images.shape[0],), "ink_fraction")
-        if close(out, expected):
-            continue
-        if close(out, expected * images.shape[1]):
-            raise AssertionError(
-                "ink_fraction returned counts of ink pixels (up to 64): divide by the number of "
-                "pixels to get a share in [0, 1]"
-            )
-        if close(out, (images >= threshold).double().mean(dim=1)):
-            raise AssertionError(
-                f"ink_fraction counted pixels exactly at the threshold ({threshold}) as ink: use `>` "
-                "(strictly above), as load_digits(binarize=True) does"
-            )
-        if threshold != 0.5 and close(out, _ink_fraction(images, 0.5)):
-            raise AssertionError(
-                f"ink_fraction ignored its threshold argument: with threshold={threshold} it gave the "
-                "shares for 0.5"
-            )
-        raise AssertionError(
-            f"ink_fraction is wrong for threshold={threshold}: "
-            + first_mismatch(out, expected)
-        )
+        diagnose("ink_fraction", out, expected, [
+            (expected * images.shape[1], "returned counts of ink pixels (up to 64): divide by the number of "
+             "pixels to get a share in [0, 1]"),
+            ((images >= threshold).double().mean(dim=1), f"counted pixels exactly at the threshold ({threshold}) "
+             "as ink: use `>` (strictly above), as load_digits(binarize=True) does"),
+            (_ink_fraction(images, 0.5) if threshold != 0.5 else None, f"ignored its threshold argument: with "
+             f"threshold={threshold} it gave the shares for 0.5"),
+            ((images < threshold).double().mean(dim=1), "counted the background: ink is the pixels ABOVE the "
+             "threshold"),
+        ], f"for threshold={threshold}")
