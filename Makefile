@@ -23,7 +23,7 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade course-check
+.PHONY: book test install browser lint unit nbval build-quick build-full clean help assignments grade course-check sweep
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
@@ -31,6 +31,7 @@ help:
 	@echo "make assignments   student versions of every chapter with exercises, in course/release/"
 	@echo "make grade         zip_collect, autograde, feedback and grades.csv for course/downloaded/*"
 	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
+	@echo 'make sweep NOTEBOOKS="book/a.ipynb ..." SEEDS=0-29 MODE=quick|full JOBS=2 [OUT=...]  seed sweep'
 
 install: $(STAMP)
 
@@ -96,6 +97,16 @@ course-check: $(STAMP)
 # Grades the assignments with zips in course/downloaded/<id>/archive/ (or only A="id ...").
 grade: $(STAMP)
 	$(OFFLINE) $(BIN)/python scripts/coursekit.py grade $(A)
+
+# Seed sweep (scripts/sweep.py): run NOTEBOOKS for every seed of SEEDS in MODE, JOBS seeds side by
+# side, offline; one JSON file per run set (OUT, default sweeps/<mode>-<time>.json) and a summary.
+SEEDS ?= 0-29
+MODE ?= quick
+sweep: $(STAMP)
+	@test -n "$(NOTEBOOKS)" || { echo 'make sweep needs NOTEBOOKS="book/a.ipynb ...", e.g.' \
+	  'make sweep NOTEBOOKS="book/vae_elbo.ipynb" SEEDS=0-29 MODE=quick JOBS=2 [OUT=sweeps/x.json]' >&2; exit 1; }
+	$(OFFLINE) $(BIN)/python scripts/sweep.py run $(NOTEBOOKS) --seeds "$(SEEDS)" --mode $(MODE) \
+	  --jobs $(JOBS) $(if $(OUT),--out $(OUT))
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

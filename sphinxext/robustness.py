@@ -1,0 +1,147 @@
+"""Seed sweeps: what they store, their statistics, and the robustness appendix's table.
+
+Pure helpers (no Sphinx) used by ``scripts/sweep.py`` (which runs the sweeps), by
+``sphinxext/rlvae_book.py`` (the ``{rlvae-robustness}`` directive) and by the tests.
+
+A sweep file (``scripts/sweep.py run`` writes one per run set; the committed ones live in
+``sweeps/``) is JSON::
+
+    {"format": "rlvae-sweep/1", "mode": "quick", "seeds": [0, 1, ...], "jobs": 2,
+     "started_at": "...", "finished_at": "...", "complete": true,
+     "commit": "<git sha>", "dirty": false, "machine": {"cpu_count": 2, ...},
+     "notebooks": {"book/vae_elbo": {"path": "book/vae_elbo.ipynb", "fingerprint": "...",
+        "runs": [{"seed": 0, "passed": true, "runtime_s": 31.2, "failure": null,
+                  "results": {"vae_elbo/test_elbo": -25.1, ...}},
+                 {"seed": 1, "passed": false, "runtime_s": 12.0, "results": {},
+                  "failure": {"cell_index": 17, "cell_id": "a1b2", "first_line": "assert ...",
+                              "exception": "AssertionError", "message": "..."}}]}}}
+
+``fingerprint`` hashes the notebook's code cells (its parameters cell among them), as the
+run-time appendix does for whole notebooks: a sweep of a notebook whose code changed since is
+stale, and ``tests/test_robustness.py`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from sphinxext.runtimes import notebook_fingerprint
+
+FORMAT = "rlvae-sweep/1"
+MODES = ("quick", "full")
+SWEEPS_DIR = "sweeps"
+
+
+def sweep_fingerprint(path: str | Path) -> str:
+    """The fingerprint a sweep stores: the run-time appendix's hash, of the code cells only."""
+    return notebook_fingerprint(path, cell_types=("code",))
+
+
+def load_sweeps(directory: str | Path) -> list[dict[str, Any]]:
+    """Every sweep file ``<directory>/*.json``, oldest first (by ``started_at``)."""
+    sweeps = []
+    for path in sorted(Path(directory).glob("*.json")):
+        data = json.loads(path.read_text())
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a sweep file (format {data.get('format')!r}, "
+                             f"expected {FORMAT!r}); write it with scripts/sweep.py")
+        data["file"] = path.name
+        sweeps.append(data)
+    return sorted(sweeps, key=lambda s: (s.get("started_at", ""), s["file"]))
+
+
+def latest(sweeps: list[dict[str, Any]], docname: str, mode: str) -> dict[str, Any] | None:
+    """The newest sweep of ``docname`` in ``mode``: ``{"sweep": ..., "entry": ...}`` or None."""
+    found = None
+    for sweep in sweeps:
+        entry = sweep.get("notebooks", {}).get(docname)
+        if sweep.get("mode") == mode and entry and entry.get("runs"):
+            found = {"sweep": sweep, "entry": entry}
+    return found
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def number_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per recorded scalar number: ``{"n", "mean", "sd", "min", "max"}`` over the runs.
+
+    ``sd`` is the sample standard deviation (n - 1 in the denominator; 0 for one run).
+    Lists, strings and flags are kept in the file but have no statistics.
+    """
+    values: dict[str, list[float]] = {}
+    for run in runs:
+        for key, value in run.get("results", {}).items():
+            if is_number(value):
+                values.setdefault(key, []).append(float(value))
+    stats = {}
+    for key, xs in sorted(values.items()):
+        n, mean = len(xs), sum(xs) / len(xs)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
+        stats[key] = {"n": n, "mean": mean, "sd": sd, "min": min(xs), "max": max(xs)}
+    return stats
+
+
+def pass_rate(entry: dict[str, Any]) -> tuple[int, int]:
+    """(runs that passed, runs) of one notebook's entry."""
+    runs = entry.get("runs", [])
+    return sum(bool(r.get("passed")) for r in runs), len(runs)
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2, 5"``."""
+    parts, seeds = [], sorted(set(seeds))
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ", ".join(parts)
+
+
+def fmt(x: float) -> str:
+    """A number to 3 significant digits, integers as they are."""
+    return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e6 else f"{x:.3g}"
+
+
+def failure_text(run: dict[str, Any]) -> str:
+    """``seed 7: cell 17 (`assert ...`) AssertionError: message``."""
+    f = run.get("failure") or {}
+    where = f"cell {f.get('cell_index')} (`{f.get('first_line', '')}`) " if f.get("cell_index") is not None else ""
+    return f"seed {run['seed']}: {where}{f.get('exception', 'error')}: {f.get('message', '')}".strip()
+
+
+def rerun_command(path: str, mode: str) -> str:
+    return f'make sweep NOTEBOOKS="{path}" SEEDS="0-29" MODE={mode} JOBS=2 OUT=sweeps/{mode}-<name>.json'
+
+
+def pass_cell(found: dict[str, Any] | None, fingerprint: str) -> str:
+    """One table cell: ``"30/30 seeds (0-29)"``, ``"not swept"``, or with ``stale``."""
+    if found is None:
+        return "not swept"
+    entry = found["entry"]
+    passed, n = pass_rate(entry)
+    text = f"{passed}/{n} seeds ({seeds_text([r['seed'] for r in entry['runs']])})"
+    if entry.get("fingerprint") != fingerprint:
+        text += " — stale: the notebook's code changed since"
+    return text
+
+
+def stale_sweeps(sweeps: list[dict[str, Any]], notebooks: dict[str, Path]) -> list[str]:
+    """A message per (notebook, mode) whose newest sweep ran an older version of its code."""
+    problems = []
+    for docname, path in notebooks.items():
+        for mode in MODES:
+            found = latest(sweeps, docname, mode)
+            if found and found["entry"].get("fingerprint") != sweep_fingerprint(path):
+                rel = found["entry"].get("path", f"{docname}.ipynb")
+                problems.append(f"{rel}: its code changed since its {mode}-mode sweep "
+                                f"({found['sweep']['file']}); re-run `{rerun_command(rel, mode)}` "
+                                f"and commit the file (delete the old one if it swept nothing else)")
+    return problems
