@@ -145,3 +145,46 @@ def stale_sweeps(sweeps: list[dict[str, Any]], notebooks: dict[str, Path]) -> li
                                 f"({found['sweep']['file']}); re-run `{rerun_command(rel, mode)}` "
                                 f"and commit the file (delete the old one if it swept nothing else)")
     return problems
+
+
+def _stats_text(s: dict[str, float] | None) -> str:
+    if s is None:
+        return "—"
+    return f"{fmt(s['mean'])} ± {fmt(s['sd'])} ({fmt(s['min'])} to {fmt(s['max'])}, n={s['n']})"
+
+
+def robustness_rows(notebooks: dict[str, Path], sweeps: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows ``[docname, quick pass rate, full pass rate]`` for every notebook, swept or not."""
+    return [[doc, *(pass_cell(latest(sweeps, doc, mode), sweep_fingerprint(path)) for mode in MODES)]
+            for doc, path in notebooks.items()]
+
+
+def claim_rows(docname: str, sweeps: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows ``[chapter/key, quick "mean ± sd (min to max, n)", full ...]`` of one notebook."""
+    stats = {}
+    for mode in MODES:
+        found = latest(sweeps, docname, mode)
+        stats[mode] = number_stats(found["entry"]["runs"]) if found else {}
+    keys = sorted(set().union(*stats.values()))
+    return [[key, *(_stats_text(stats[mode].get(key)) for mode in MODES)] for key in keys]
+
+
+def failures(docname: str, sweeps: list[dict[str, Any]]) -> list[str]:
+    """``"quick mode, seed 7: cell 17 (...) AssertionError: ..."`` for each failed run shown."""
+    out = []
+    for mode in MODES:
+        found = latest(sweeps, docname, mode)
+        runs = found["entry"]["runs"] if found else []
+        out += [f"{mode} mode, {failure_text(r)}" for r in runs if not r.get("passed")]
+    return out
+
+
+def describe_sweep(sweep: dict[str, Any]) -> str:
+    """One sentence: which file, mode, seeds, when, at which commit, on what machine."""
+    m = sweep.get("machine", {})
+    cut = "" if sweep.get("complete") else " It was cut short: only the seeds that finished count."
+    return (f"{sweep['file']}: {sweep['mode']} mode, seeds {seeds_text(sweep['seeds'])}, started "
+            f"{sweep['started_at'][:16].replace('T', ' ')} UTC at commit {sweep.get('commit', '')[:10]}"
+            f"{' (with uncommitted changes)' if sweep.get('dirty') else ''}, on {m.get('cpu_count')} CPU "
+            f"cores ({m.get('cpu', '')}), device {m.get('device')}, {sweep.get('jobs')} runs side by side, "
+            f"PyTorch {m.get('torch')}.{cut}")
