@@ -3,6 +3,7 @@
     python scripts/sweep.py run book/vae_elbo.ipynb book/vae_beta.ipynb --seeds 0-29 \
         --mode quick --jobs 2 --out sweeps/quick-vae.json
     python scripts/sweep.py summary sweeps/quick-vae.json
+    python scripts/sweep.py with-seed 2 _build/nbval book/*.ipynb   # copies for nbval (make test)
 
 (``make sweep NOTEBOOKS="..." SEEDS=0-29 MODE=quick JOBS=2 OUT=...`` runs the first offline.)
 
@@ -44,6 +45,7 @@ from sphinxext.robustness import (  # noqa: E402
     pass_rate,
     seeds_text,
     sweep_fingerprint,
+    with_seed,
 )
 
 
@@ -222,7 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--timeout", type=float, default=1800, help="seconds per notebook run")
     show = sub.add_parser("summary", help="print a sweep file's pass rates and statistics")
     show.add_argument("file", type=Path)
+    seeded = sub.add_parser("with-seed", help="copy notebooks with another seed injected (for nbval)")
+    seeded.add_argument("seed", type=int)
+    seeded.add_argument("folder", type=Path)
+    seeded.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "with-seed":
+        args.folder.mkdir(parents=True, exist_ok=True)
+        for nb in args.notebooks:
+            (args.folder / nb.name).write_text(with_seed(nb.read_text(), args.seed))
+        return 0
     if args.command == "summary":
         print(summary(json.loads(args.file.read_text())))
         return 0

@@ -20,6 +20,9 @@ The ``{rlvae-robustness}`` directive is replaced, likewise, by the seed sweeps c
 ``sweeps/*.json`` (``scripts/sweep.py``; helpers in ``sphinxext/robustness.py``): per chapter its
 pass rate in each mode, the spread of each recorded number over seeds, and every failed run; a
 chapter never swept says "not swept", and one whose code changed since its sweep says "stale".
+
+With ``RLVAE_SEED`` set (``make test``'s quick build), every notebook runs with that seed instead
+of its default, injected after its ``parameters`` cell the way papermill does it.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from sphinxext.robustness import (
     SWEEPS_DIR,
     claim_rows,
     describe_sweep,
+    env_seed,
     failures,
     load_sweeps,
     robustness_rows,
+    with_seed,
 )
 from sphinxext.runtimes import (
     MODES,
@@ -177,6 +182,14 @@ def _read_in_toc_order(app: Any, env: Any, docnames: list[str]) -> None:
     docnames.sort(key=lambda doc: (rank.get(doc, len(rank)), doc))
 
 
+def _inject_seed(app: Any, docname: str, source: list[str]) -> None:
+    """With ``$RLVAE_SEED`` set (the quick build of ``make test``), run every notebook with that
+    seed: papermill's ``injected-parameters`` cell after the ``parameters`` cell, shown on the page."""
+    seed = env_seed()
+    if seed is not None and str(app.env.doc2path(docname)).endswith(".ipynb"):
+        source[0] = with_seed(source[0], seed)
+
+
 def _drop_unused_scripts(app: Any, pagename: str, templatename: str, context: dict,
                          doctree: Any) -> None:
     """Drop duplicated scripts, and Thebe's while Thebe is off.
@@ -255,5 +268,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_post_transform(RobustnessTransform)
     app.connect("env-updated", _on_env_updated)
     app.connect("env-before-read-docs", _read_in_toc_order)
+    app.connect("source-read", _inject_seed)
     app.connect("html-page-context", _drop_unused_scripts, priority=900)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,40 @@ def describe_sweep(sweep: dict[str, Any]) -> str:
             f"{' (with uncommitted changes)' if sweep.get('dirty') else ''}, on {m.get('cpu_count')} CPU "
             f"cores ({m.get('cpu', '')}), device {m.get('device')}, {sweep.get('jobs')} runs side by side, "
             f"PyTorch {m.get('torch')}.{cut}")
+
+
+# Another seed than the default in CI: the quick build and nbval run the notebooks with a seed
+# injected the way papermill injects parameters (a cell tagged ``injected-parameters`` after the
+# ``parameters`` cell), so the parameters cells stay plain ``seed = 0`` and the page shows the
+# seed it ran with.
+SEED_ENV = "RLVAE_SEED"
+
+
+def env_seed() -> int | None:
+    """``$RLVAE_SEED`` as an int, or None when unset or empty."""
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV}={raw!r} is not a seed; use an integer such as 3, or unset it") from None
+
+
+def with_seed(notebook_json: str, seed: int) -> str:
+    """The notebook (nbformat JSON text) with a cell ``seed = <seed>`` after its parameters cell.
+
+    The cell is tagged ``injected-parameters``, as papermill tags the one it injects.
+    """
+    import nbformat
+
+    nb = nbformat.reads(notebook_json, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ValueError("the notebook has no cell tagged 'parameters' to inject a seed after; "
+                         "every chapter needs one (seed = 0, quick = None, device = None)")
+    cell = nbformat.v4.new_code_cell(f"# Parameters injected by {SEED_ENV}\nseed = {int(seed)}",
+                                     id=f"injected-seed-{int(seed)}")
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(tagged[0] + 1, cell)
+    return nbformat.writes(nb)

@@ -8,17 +8,21 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from scripts import sweep
 from sphinxext.robustness import (
     FORMAT,
+    SEED_ENV,
     SWEEPS_DIR,
     claim_rows,
     describe_sweep,
+    env_seed,
     failures,
     load_sweeps,
     robustness_rows,
     seeds_text,
     stale_sweeps,
     sweep_fingerprint,
+    with_seed,
 )
 from tests.notebook_utils import ROOT, toc_notebooks
 
@@ -35,10 +39,10 @@ def test_committed_sweeps_are_of_the_current_notebooks() -> None:
 
 def test_committed_sweeps_name_book_chapters() -> None:
     docnames = _toc_docnames()
-    for sweep in load_sweeps(ROOT / SWEEPS_DIR):
-        unknown = sorted(set(sweep["notebooks"]) - set(docnames))
-        assert not unknown, f"sweeps/{sweep['file']} sweeps {unknown}, which are not chapters in _toc.yml"
-        for entry in sweep["notebooks"].values():
+    for data in load_sweeps(ROOT / SWEEPS_DIR):
+        unknown = sorted(set(data["notebooks"]) - set(docnames))
+        assert not unknown, f"sweeps/{data['file']} sweeps {unknown}, which are not chapters in _toc.yml"
+        for entry in data["notebooks"].values():
             assert all(set(r) >= {"seed", "passed", "runtime_s", "failure", "results"} for r in entry["runs"])
 
 
@@ -46,7 +50,9 @@ def _notebook(path: Path, code: str = "x = 1", prose: str = "# Title") -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell(prose), nbformat.v4.new_code_cell(code)]
+    params = nbformat.v4.new_code_cell("seed = 0", id="params")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(prose), params, nbformat.v4.new_code_cell(code)]
     nbformat.write(nb, path)
     return path
 
@@ -120,10 +126,36 @@ def test_seeds_text() -> None:
     assert seeds_text([]) == ""
 
 
-def test_directive_renders_in_a_small_book(tmp_path: Path) -> None:
-    """A two-page Sphinx project with the book's extension: the directive becomes the tables."""
+def test_another_seed_is_injected_after_the_parameters_cell(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = _notebook(tmp_path / "a.ipynb")
+    cells = nbformat.reads(with_seed(nb.read_text(), 7), as_version=4).cells
+    assert [c.source for c in cells[1:3]] == ["seed = 0", "# Parameters injected by RLVAE_SEED\nseed = 7"]
+    assert cells[2].metadata.tags == ["injected-parameters"] and len(cells) == 4
+    bare = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    with pytest.raises(ValueError, match="tagged 'parameters'"):
+        with_seed(nbformat.writes(bare), 7)
+    monkeypatch.delenv(SEED_ENV, raising=False)
+    assert env_seed() is None
+    monkeypatch.setenv(SEED_ENV, "3")
+    assert env_seed() == 3
+    monkeypatch.setenv(SEED_ENV, "three")
+    with pytest.raises(ValueError, match="integer"):
+        env_seed()
+
+
+def test_nbval_copies_carry_the_seed(tmp_path: Path) -> None:
+    nb = _notebook(tmp_path / "a.ipynb")
+    assert sweep.main(["with-seed", "2", str(tmp_path / "out"), str(nb)]) == 0
+    assert "seed = 2" in nbformat.read(tmp_path / "out" / "a.ipynb", 4).cells[2].source
+
+
+def test_directive_renders_in_a_small_book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A two-page Sphinx project with the book's extension: the directive becomes the tables,
+    and with RLVAE_SEED set (make test's quick build) the chapters show the injected seed."""
     from sphinx.application import Sphinx
 
+    monkeypatch.setenv(SEED_ENV, "5")
     src = tmp_path / "src"
     (src / "book").mkdir(parents=True)
     nb = _notebook(src / "book" / "a.ipynb", prose="# Chapter A")
@@ -143,3 +175,5 @@ def test_directive_renders_in_a_small_book(tmp_path: Path) -> None:
     assert "2 ± 1.41 (1 to 3, n=2)" in html
     assert "quick mode, seed 1: cell 7 (<code" in html or "quick mode, seed 1: cell 7 (`assert gap" in html
     assert 'href="book/a.html"' in html
+    chapter = (out / "book" / "a.html").read_text()
+    assert "Parameters injected by RLVAE_SEED" in chapter and "tag_injected-parameters" in chapter
