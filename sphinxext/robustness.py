@@ -188,7 +188,7 @@ def describe_sweep(sweep: dict[str, Any]) -> str:
             f"{sweep['started_at'][:16].replace('T', ' ')} UTC at commit {sweep.get('commit', '')[:10]}"
             f"{' (with uncommitted changes)' if sweep.get('dirty') else ''}, on {m.get('cpu_count')} CPU "
             f"cores ({m.get('cpu', '')}), device {m.get('device')}, {sweep.get('jobs')} runs side by side, "
-            f"PyTorch {m.get('torch')}.{cut}")
+            f"PyTorch {m.get('torch')}.{cut} Command: python {sweep.get('command', 'scripts/sweep.py')}")
 
 
 # Another seed than the default in CI: the quick build and nbval run the notebooks with a seed
