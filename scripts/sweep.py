@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -111,10 +112,15 @@ def run_one(notebook: Path, seed: int, quick: bool, results_dir: Path, timeout: 
            "-p", "seed", str(seed), "-p", "quick", str(quick), "--cwd", str(notebook.parent),
            "--no-progress-bar", "--log-level", "ERROR"]
     start = datetime.now(UTC)
+    # A session of its own, so that a run past its time is stopped with its kernel.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-        code, tail = proc.returncode, (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+        stdout, stderr = proc.communicate(timeout=timeout)
+        code, tail = proc.returncode, (stderr or stdout).strip().splitlines()[-1:]
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         code, tail = None, [f"the run took longer than {timeout:g} s and was stopped"]
     runtime = (datetime.now(UTC) - start).total_seconds()
     failure = None

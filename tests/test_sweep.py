@@ -85,6 +85,13 @@ def test_number_stats() -> None:
     assert number_stats(runs) == {"a": {"n": 2, "mean": 2.0, "sd": 2 ** 0.5, "min": 1.0, "max": 3.0}}
 
 
+def test_a_run_past_its_time_is_stopped_and_recorded(tmp_path: Path) -> None:
+    nb = _fixture_notebook(tmp_path / "slow.ipynb")
+    run = sweep.run_one(nb, 0, True, tmp_path / "results", timeout=0.5)
+    assert not run["passed"] and run["failure"]["exception"] == "Timeout"
+    assert "longer than 0.5 s" in run["failure"]["message"]
+
+
 def test_missing_notebook_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nope.ipynb"):
         sweep.run_sweep([tmp_path / "nope.ipynb"], [0], "quick", 1, tmp_path / "o.json", progress=False)
