@@ -82,7 +82,8 @@ def number_stats(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     stats = {}
     for key, xs in sorted(values.items()):
         n, mean = len(xs), sum(xs) / len(xs)
-        sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
+        same = min(xs) == max(xs)  # no rounding noise in the sd of a constant
+        sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 and not same else 0.0
         stats[key] = {"n": n, "mean": mean, "sd": sd, "min": min(xs), "max": max(xs)}
     return stats
 
