@@ -31,7 +31,7 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: sandbox book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf
+.PHONY: sandbox book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf sweep
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
@@ -41,6 +41,7 @@ help:
 	@echo "make lock   re-resolve requirements-lock.txt (the pinned versions make book/test install)"
 	@echo "make course-check  the course kit's end-to-end check on every assignment (slow)"
 	@echo "make pdf    the PDF edition, _build/pdf/rlvae-tutorial.pdf, printed from the full build"
+	@echo 'make sweep NOTEBOOKS="book/a.ipynb ..." SEEDS=0-29 MODE=quick|full JOBS=2 [OUT=...]  seed sweep'
 
 install: $(STAMP)
 
@@ -108,16 +109,23 @@ lint: $(STAMP)
 	$(OFFLINE) $(BIN)/ruff check .
 
 build-quick: $(STAMP)
-	$(OFFLINE) env RLVAE_QUICK=1 $(BIN)/jupyter-book build . --all -W -n --keep-going --path-output _build/quick
+	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_SEED=$(BUILD_SEED) $(BIN)/jupyter-book build . --all -W -n --keep-going --path-output _build/quick
 
 # The unit tests and the papermill runs, spread over $(JOBS) processes (test_course.py stays on one).
 unit: $(STAMP)
 	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_BUILT_HTML=$(QUICK_HTML) RLVAE_CHROMIUM=$(CHROMIUM) \
 	  RLVAE_RESULTS_DIR=$(TEST_RESULTS) $(BIN)/pytest -n $(JOBS) --dist loadgroup
 
+# nbval and the quick build run every notebook with a seed other than the default 0 (and other
+# than papermill's 1 in `make unit`): injected after each parameters cell, as papermill does.
+NBVAL_SEED ?= 2
+BUILD_SEED ?= 3
+
 nbval: $(STAMP)
+	rm -rf _build/nbval
+	$(BIN)/python scripts/sweep.py with-seed $(NBVAL_SEED) _build/nbval book/*.ipynb
 	$(OFFLINE) env RLVAE_QUICK=1 RLVAE_RESULTS_DIR=$(TEST_RESULTS) \
-	  $(BIN)/pytest --nbval-lax --nbval-current-env -p no:cacheprovider book/
+	  $(BIN)/pytest --nbval-lax --nbval-current-env -p no:cacheprovider _build/nbval/
 
 # Order: lint; the quick build and nbval side by side (each executes every notebook once, on one
 # core); then pytest, whose built-site and browser tests read the pages the build made.
@@ -145,6 +153,16 @@ grade: $(STAMP) sandbox
 pdf: $(STAMP) browser
 	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
 	$(OFFLINE) env RLVAE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/pdf.py _build/html _build/pdf/rlvae-tutorial.pdf --link
+
+# Seed sweep (scripts/sweep.py): run NOTEBOOKS for every seed of SEEDS in MODE, JOBS seeds side by
+# side, offline; one JSON file per run set (OUT, default sweeps/<mode>-<time>.json) and a summary.
+SEEDS ?= 0-29
+MODE ?= quick
+sweep: $(STAMP)
+	@test -n "$(NOTEBOOKS)" || { echo 'make sweep needs NOTEBOOKS="book/a.ipynb ...", e.g.' \
+	  'make sweep NOTEBOOKS="book/vae_elbo.ipynb" SEEDS=0-29 MODE=quick JOBS=2 [OUT=sweeps/x.json]' >&2; exit 1; }
+	$(OFFLINE) $(BIN)/python scripts/sweep.py run $(NOTEBOOKS) --seeds "$(SEEDS)" --mode $(MODE) \
+	  --jobs $(JOBS) $(if $(OUT),--out $(OUT))
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

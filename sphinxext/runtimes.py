@@ -33,11 +33,17 @@ def current_mode() -> str:
     return "quick" if resolve_quick(None) else "full"
 
 
-def notebook_fingerprint(path: str | Path) -> str:
-    """A short hash of a notebook's cells (type and source), blind to outputs and metadata."""
+def notebook_fingerprint(path: str | Path, cell_types: tuple[str, ...] | None = None) -> str:
+    """A short hash of a notebook's cells (type and source), blind to outputs and metadata.
+
+    ``cell_types=("code",)`` hashes the code cells only (the parameters cell among them): what
+    a run computes, blind to edits of the prose (the robustness appendix's sweeps use that).
+    """
     nb = json.loads(Path(path).read_text())
     digest = hashlib.sha256()
     for cell in nb.get("cells", []):
+        if cell_types is not None and cell.get("cell_type") not in cell_types:
+            continue
         src = cell.get("source", "")
         digest.update(cell.get("cell_type", "").encode() + b"\0")
         digest.update(("".join(src) if isinstance(src, list) else src).encode() + b"\0")
