@@ -1,0 +1,262 @@
+"""What the training loops hand to their pure parts: γ, λ, baselines, value targets, flags.
+
+The pure functions (``gae``, ``discounted_returns``, ``dqn_targets``, the losses) are tested
+against hand-computed answers elsewhere; a loop can still call them with the wrong arguments
+(γ and λ swapped, V not added back to the advantages, ``done`` where ``terminated`` belongs) and
+train almost as well on an easy task.  These tests replace each pure function *in the loop's
+module namespace* by a spy that records its arguments and returns the real result, then check
+the arguments against what the loop's configuration says they must be.  With ``lr = 0`` the
+networks stay at their initial weights, so the values a loop should have used can be recomputed
+afterwards from the returned networks.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from rlvae_tutorial.rl import (
+    ActorCriticConfig,
+    ReinforceConfig,
+    train_actor_critic,
+    train_reinforce,
+)
+from rlvae_tutorial.rl import actor_critic as ac_module
+from rlvae_tutorial.rl import bandit as bandit_module
+from rlvae_tutorial.rl import dqn as dqn_module
+from rlvae_tutorial.rl import reinforce as reinforce_module
+from rlvae_tutorial.rl.bandit import Bandit, BanditConfig, train_bandit
+from rlvae_tutorial.rl.dqn import DQNConfig, QNetwork, ReplayBuffer, train_dqn
+from tests.test_rl_training import counting_envs
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[dict[str, Any]]:
+    """Replace ``owner.name`` by a wrapper that records every call's arguments (by parameter
+    name, whether passed by position or keyword) and its result under ``"_out"``."""
+    real = getattr(owner, name)
+    signature = inspect.signature(real)
+    calls: list[dict[str, Any]] = []
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        record = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in bound.arguments.items()}
+        out = real(*args, **kwargs)
+        record["_out"] = out.detach().clone() if isinstance(out, torch.Tensor) else out
+        calls.append(record)
+        return out
+
+    monkeypatch.setattr(owner, name, wrapper)
+    return calls
+
+
+# --- A2C ---------------------------------------------------------------------------------------
+
+def _a2c(monkeypatch: pytest.MonkeyPatch, **config: Any) -> tuple[Any, list, list]:
+    gae_calls = spy(monkeypatch, ac_module, "gae")
+    loss_calls = spy(monkeypatch, ac_module, "actor_critic_loss")
+    # 2 sub-envs whose episodes (100 steps) outlast the run: every step is a real one, no dummies.
+    base = {"total_steps": 32, "n_steps": 8, "gamma": 0.9, "gae_lambda": 0.6, "lr": 0.0, "value_lr": 0.0,
+            "normalize_advantages": False, "target_return": None}
+    result = train_actor_critic(counting_envs(2, 100), ActorCriticConfig(**{**base, **config}), progress=False)
+    return result, gae_calls, loss_calls
+
+
+def test_a2c_passes_its_gamma_and_lambda_to_gae(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, gae_calls, _ = _a2c(monkeypatch)  # gamma 0.9 and lambda 0.6: a swap is visible
+    assert len(gae_calls) == 2
+    for call in gae_calls:
+        assert call["gamma"] == 0.9 and call["lam"] == 0.6, (call["gamma"], call["lam"])
+
+
+@pytest.mark.parametrize("value_scale", [None, 1.0, 0.25])
+def test_a2c_value_targets_are_advantages_plus_values(monkeypatch: pytest.MonkeyPatch,
+                                                      value_scale: float | None) -> None:
+    """The critic regresses on A + V (GAE's returns), in its own scale; the actor gets GAE's A."""
+    result, gae_calls, loss_calls = _a2c(monkeypatch, value_scale=value_scale)
+    scale = 1.0 - 0.9 if value_scale is None else value_scale
+    T, B = 8, 2
+    for k, (g, loss) in enumerate(zip(gae_calls, loss_calls, strict=True)):
+        # GAE saw the critic's values in return units, (B, T), and V(next obs) to bootstrap
+        obs = torch.arange(k * T, (k + 1) * T, dtype=torch.float32)  # CountingEnv: obs = step index
+        with torch.no_grad():
+            v = result.value(obs[:, None]).double() / scale  # (T,)
+            v_next = result.value(torch.tensor([[float((k + 1) * T)]])).double() / scale
+        assert torch.allclose(g["values"], v.expand(B, T), atol=1e-5)
+        assert torch.allclose(torch.as_tensor(g["next_value"]).double(), v_next.expand(B), atol=1e-5)
+        assert torch.equal(g["rewards"], torch.ones(B, T, dtype=g["rewards"].dtype))
+        assert not g["terminated"].any()
+        # the loss: advantages in the buffers' (t, b) order; targets = (A + V) in V's scale
+        adv = g["_out"].T.reshape(-1).float()  # (T*B,)
+        assert torch.allclose(loss["advantages"], adv, atol=1e-5)
+        assert torch.allclose(loss["values"].detach(), (v.float() * scale).repeat_interleave(B), atol=1e-5)
+        assert torch.allclose(loss["returns"], loss["values"].detach() + scale * adv, atol=1e-5)
+
+
+def test_a2c_bootstraps_a_time_limit_with_the_value_of_the_final_observation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    gae_calls = spy(monkeypatch, ac_module, "gae")
+    config = ActorCriticConfig(total_steps=6, n_steps=6, gamma=0.5, lr=0.0, value_lr=0.0, target_return=None)
+    result = train_actor_critic(counting_envs(1, 3, truncate=True), config, progress=False)
+    with torch.no_grad():
+        v_final = float(result.value(torch.tensor([[3.0]]))) / (1 - 0.5)
+    rewards = gae_calls[0]["rewards"][0]  # steps: 1 2 3(cut) dummy 1 2
+    assert rewards.tolist() == pytest.approx([1.0, 1.0, 1.0 + 0.5 * v_final, 0.0, 1.0, 1.0])
+    assert gae_calls[0]["terminated"][0].tolist() == [False, False, True, False, False, False]
+
+
+# --- REINFORCE ---------------------------------------------------------------------------------
+
+def _reinforce(monkeypatch: pytest.MonkeyPatch, **config: Any) -> tuple[Any, list, list]:
+    returns_calls = spy(monkeypatch, reinforce_module, "discounted_returns")
+    loss_calls = spy(monkeypatch, reinforce_module, "reinforce_loss")
+    base = {"total_steps": 18, "episodes_per_update": 2, "gamma": 0.7, "lr": 0.0, "value_lr": 0.0,
+            "center_advantages": False, "scale_advantages": False, "target_return": None}
+    result = train_reinforce(counting_envs(2, 3), ReinforceConfig(**{**base, **config}), progress=False)
+    return result, returns_calls, loss_calls
+
+
+def test_reinforce_passes_its_gamma_and_episode_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, returns_calls, _ = _reinforce(monkeypatch, baseline="none")
+    assert len(returns_calls) == 3  # 6 episodes of 3 steps, 2 per update
+    for call in returns_calls:
+        assert call["gamma"] == 0.7
+        assert call["terminated"].tolist() == [False, False, True] * 2
+        assert torch.allclose(call["_out"].float(), torch.tensor([1 + 0.7 + 0.49, 1.7, 1.0] * 2))
+
+
+def test_reinforce_without_a_baseline_weighs_by_the_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="none")
+    for r, loss in zip(returns_calls, loss_calls, strict=True):
+        assert torch.allclose(loss["weights"], r["_out"].float())
+
+
+@pytest.mark.parametrize("value_scale", [None, 1.0, 0.2])
+def test_reinforce_value_baseline_is_unscaled_before_it_is_subtracted(
+        monkeypatch: pytest.MonkeyPatch, value_scale: float | None) -> None:
+    """V learns value_scale * G; the weights are G - V / value_scale, the value loss's target G * scale."""
+    mse_calls = spy(monkeypatch, torch.nn.functional, "mse_loss")
+    result, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="value", value_scale=value_scale)
+    scale = 1.0 - 0.7 if value_scale is None else value_scale
+    with torch.no_grad():
+        v = result.value(torch.tensor([[0.0], [1.0], [2.0]] * 2))  # (6,), still the initial weights
+    for r, loss, mse in zip(returns_calls, loss_calls, mse_calls, strict=True):
+        g = r["_out"].float()
+        assert torch.allclose(loss["weights"], g - v / scale, atol=1e-5)
+        assert torch.allclose(mse["input"].detach(), v, atol=1e-6)
+        assert torch.allclose(mse["target"], g * scale, atol=1e-6)
+
+
+def test_reinforce_moving_average_baseline_is_used_before_it_is_updated(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="moving_average", ma_decay=0.5)
+    ma = None
+    for r, loss in zip(returns_calls, loss_calls, strict=True):
+        g = r["_out"].float()
+        b = 0.0 if ma is None else ma  # the average of the *previous* updates' returns
+        assert torch.allclose(loss["weights"], g - b, atol=1e-6), (loss["weights"], g, b)
+        ma = float(g.mean()) if ma is None else 0.5 * ma + 0.5 * float(g.mean())
+
+
+def test_reinforce_centres_and_scales_the_weights_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="none", center_advantages=True,
+                                              scale_advantages=True)
+    for r, loss in zip(returns_calls, loss_calls, strict=True):
+        g = r["_out"].float()
+        assert torch.allclose(loss["weights"], (g - g.mean()) / (g - g.mean()).std(), atol=1e-5)
+
+
+# --- DQN ---------------------------------------------------------------------------------------
+
+def _dqn_config(**kwargs: Any) -> DQNConfig:
+    base = {"total_steps": 40, "learning_starts": 8, "batch_size": 8, "eval_every": 10_000, "gamma": 0.8}
+    return DQNConfig(**{**base, **kwargs})
+
+
+@pytest.mark.parametrize("truncate", [False, True])
+def test_dqn_stores_terminated_not_done_and_the_final_observation(monkeypatch: pytest.MonkeyPatch,
+                                                                  truncate: bool) -> None:
+    """A time limit is not the end of the MDP: a truncated step is stored with terminated=False
+    (so it bootstraps), and its next observation is the final one, not the reset one."""
+    adds = spy(monkeypatch, ReplayBuffer, "add")
+    train_dqn(counting_envs(2, 3, truncate=truncate), _dqn_config(), progress=False)
+    next_obs = np.concatenate([c["next_obs"][:, 0] for c in adds])
+    obs = np.concatenate([c["obs"][:, 0] for c in adds])
+    terminated = np.concatenate([c["terminated"] for c in adds])
+    assert len(terminated) >= 40 and np.array_equal(next_obs, obs + 1)  # no reset step stored
+    assert np.array_equal(terminated, np.zeros_like(terminated) if truncate else next_obs == 3.0)
+
+
+@pytest.mark.parametrize("double", [False, True])
+def test_dqn_targets_get_the_configs_gamma_and_the_online_net(monkeypatch: pytest.MonkeyPatch,
+                                                              double: bool) -> None:
+    calls = spy(monkeypatch, dqn_module, "dqn_targets")
+    train_dqn(counting_envs(2, 3), _dqn_config(double=double), progress=False)
+    assert len(calls) > 10
+    for call in calls:
+        assert call["gamma"] == 0.8
+        assert (call["next_q_online"] is not None) == double
+        assert call["terminated"].dtype == torch.bool
+
+
+@pytest.mark.parametrize(("target_every", "synced"), [(1, True), (5, True), (1_000, False)])
+def test_dqn_target_network_copies_the_online_one(monkeypatch: pytest.MonkeyPatch, target_every: int,
+                                                  synced: bool) -> None:
+    """target <- q every target_every updates (never the reverse: q <- target would undo learning)."""
+    nets: list[tuple[QNetwork, dict]] = []
+
+    class Recorded(QNetwork):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            nets.append((self, {k: v.clone() for k, v in self.state_dict().items()}))
+
+    monkeypatch.setattr(dqn_module, "QNetwork", Recorded)
+    updates = spy(monkeypatch, dqn_module, "dqn_targets")  # one call per gradient step
+    result = train_dqn(counting_envs(2, 3), _dqn_config(lr=1e-2, target_every=target_every), progress=False)
+    (q, q_init), (target, _) = nets
+    n = len(updates)
+    # 22 updates: not a multiple of 5 (the last ones after a sync are q's alone), fewer than 1000
+    assert result.q_network is q and n % 5 != 0 and synced == (n >= target_every), n
+    assert any(not torch.equal(q_init[k], v) for k, v in q.state_dict().items()), "the online net must learn"
+    same = all(torch.equal(target.state_dict()[k], v) for k, v in q.state_dict().items())
+    if target_every == 1:  # synced after the last update
+        assert same
+    elif synced:  # synced at the last multiple of 5, then q took more steps alone
+        assert not same
+        assert any(not torch.equal(q_init[k], v) for k, v in target.state_dict().items())
+    else:  # never synced: the target is still the online net's initial copy
+        assert all(torch.equal(q_init[k], v) for k, v in target.state_dict().items())
+
+
+# --- the bandit --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("baseline", ["none", "moving_average", "value"])
+def test_bandit_baseline_is_used_before_it_is_updated(monkeypatch: pytest.MonkeyPatch, baseline: str) -> None:
+    """Each batch's weights are r - b with b from the *previous* batches only (b must not see r)."""
+    pulls: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    class Recorded(Bandit):
+        def pull(self, contexts: torch.Tensor, arms: torch.Tensor, generator: torch.Generator | None = None):  # noqa: ANN201
+            rewards = super().pull(contexts, arms, generator)
+            pulls.append((contexts.clone(), rewards.clone()))
+            return rewards
+
+    loss_calls = spy(monkeypatch, bandit_module, "reinforce_loss")
+    bandit = Recorded(torch.tensor([[1.0, 2.0], [5.0, 3.0]]), noise=1.0)
+    train_bandit(bandit, BanditConfig(steps=4, batch=6, lr=0.1, baseline=baseline, baseline_lr=0.3), seed=0)
+    ma, table = 0.0, torch.zeros(2)
+    for (contexts, rewards), loss in zip(pulls, loss_calls, strict=True):
+        if baseline == "none":
+            b = torch.zeros(6)
+        elif baseline == "moving_average":
+            b = torch.full((6,), ma)
+            ma += 0.3 * float((rewards - ma).mean())
+        else:
+            b = table[contexts]
+            table.index_add_(0, contexts, 0.3 * (rewards - b))
+        assert torch.allclose(loss["weights"], rewards - b, atol=1e-6), (baseline, loss["weights"], rewards, b)
+    assert len(loss_calls) == 4
