@@ -260,3 +260,90 @@ def test_bandit_baseline_is_used_before_it_is_updated(monkeypatch: pytest.Monkey
             table.index_add_(0, contexts, 0.3 * (rewards - b))
         assert torch.allclose(loss["weights"], rewards - b, atol=1e-6), (baseline, loss["weights"], rewards, b)
     assert len(loss_calls) == 4
+
+
+# --- what the loops record, and which optimiser steps which network -----------------------------
+
+def test_a2c_passes_its_loss_weights_and_records_the_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _, loss_calls = _a2c(monkeypatch, value_coef=0.3, entropy_coef=0.02)
+    assert [(c["value_coef"], c["entropy_coef"]) for c in loss_calls] == [(0.3, 0.02)] * 2
+    assert [u["loss"] for u in result.history.updates] == pytest.approx([float(c["_out"]) for c in loss_calls])
+    entropies = [float(c["entropy"].detach().mean()) for c in loss_calls]
+    assert [u["entropy"] for u in result.history.updates] == pytest.approx(entropies)
+    assert [u["env_steps"] for u in result.history.updates] == [16, 32]
+
+
+def test_a2c_normalises_the_advantages_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, gae_calls, loss_calls = _a2c(monkeypatch, normalize_advantages=True)
+    for g, loss in zip(gae_calls, loss_calls, strict=True):
+        adv = g["_out"].T.reshape(-1).float()
+        assert torch.allclose(loss["advantages"], (adv - adv.mean()) / (adv.std() + 1e-8), atol=1e-5)
+
+
+def _snapshots(monkeypatch: pytest.MonkeyPatch, module: Any) -> dict[str, tuple[torch.nn.Module, dict]]:
+    """Record the policy and value networks a loop builds, with their initial weights."""
+    made: dict[str, tuple[torch.nn.Module, dict]] = {}
+    for name in ("CategoricalPolicy", "ValueFunction"):
+        base = getattr(module, name)
+
+        def init(self: Any, *args: Any, _base: Any = base, _name: str = name, **kwargs: Any) -> None:
+            _base.__init__(self, *args, **kwargs)
+            made[_name] = (self, {k: v.clone() for k, v in self.state_dict().items()})
+
+        monkeypatch.setattr(module, name, type(name, (base,), {"__init__": init}))
+    return made
+
+
+def _changed(net: torch.nn.Module, initial: dict) -> bool:
+    return any(not torch.equal(initial[k], v) for k, v in net.state_dict().items())
+
+
+@pytest.mark.parametrize(("lr", "value_lr", "policy_learns", "value_learns"), [
+    (0.0, 0.05, False, True), (0.05, 0.0, True, False), (0.0, None, False, False), (0.05, None, True, True),
+])
+def test_a2c_steps_each_network_with_its_own_rate(monkeypatch: pytest.MonkeyPatch, lr: float,
+                                                  value_lr: float | None, policy_learns: bool,
+                                                  value_learns: bool) -> None:
+    made = _snapshots(monkeypatch, ac_module)
+    config = ActorCriticConfig(total_steps=16, n_steps=8, lr=lr, value_lr=value_lr, target_return=None)
+    train_actor_critic(counting_envs(2, 100), config, progress=False)
+    assert _changed(*made["CategoricalPolicy"]) == policy_learns
+    assert _changed(*made["ValueFunction"]) == value_learns
+
+
+@pytest.mark.parametrize(("lr", "value_lr", "policy_learns", "value_learns"), [
+    (0.0, 0.05, False, True), (0.05, 0.0, True, False),
+])
+def test_reinforce_steps_each_network_with_its_own_rate(monkeypatch: pytest.MonkeyPatch, lr: float,
+                                                        value_lr: float, policy_learns: bool,
+                                                        value_learns: bool) -> None:
+    made = _snapshots(monkeypatch, reinforce_module)
+    config = ReinforceConfig(total_steps=12, episodes_per_update=2, lr=lr, value_lr=value_lr, target_return=None)
+    train_reinforce(counting_envs(2, 3), config, progress=False)
+    assert _changed(*made["CategoricalPolicy"]) == policy_learns
+    assert _changed(*made["ValueFunction"]) == value_learns
+
+
+def test_reinforce_records_what_it_computed(monkeypatch: pytest.MonkeyPatch) -> None:
+    mse_calls = spy(monkeypatch, torch.nn.functional, "mse_loss")
+    result, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="value")
+    updates = result.history.updates
+    assert [u["env_steps"] for u in updates] == [6, 12, 18]
+    assert [u["return_mean"] for u in updates] == pytest.approx([float(c["_out"].mean()) for c in returns_calls])
+    assert [u["policy_loss"] for u in updates] == pytest.approx([float(c["_out"]) for c in loss_calls])
+    assert [u["value_loss"] for u in updates] == pytest.approx([float(c["_out"]) for c in mse_calls])
+    assert all(0.0 < u["entropy"] <= np.log(2) + 1e-6 for u in updates)
+
+
+@pytest.mark.parametrize("loop", ["reinforce", "actor_critic", "dqn"])
+def test_loops_record_each_episode_at_its_last_real_step(loop: str) -> None:
+    envs = counting_envs(1, 3)  # episodes end at real steps 3, 6, 9, ...; the reset steps do not count
+    if loop == "reinforce":
+        h = train_reinforce(envs, ReinforceConfig(total_steps=12, target_return=None), progress=False).history
+    elif loop == "actor_critic":
+        h = train_actor_critic(envs, ActorCriticConfig(total_steps=12, n_steps=4, target_return=None),
+                               progress=False).history
+    else:
+        h = train_dqn(envs, _dqn_config(total_steps=12), progress=False).history
+    assert h.episode_steps[:4] == [3, 6, 9, 12] and h.episode_returns[:4] == [3.0] * 4
+    assert h.env_steps == 12
