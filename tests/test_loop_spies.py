@@ -347,3 +347,26 @@ def test_loops_record_each_episode_at_its_last_real_step(loop: str) -> None:
         h = train_dqn(envs, _dqn_config(total_steps=12), progress=False).history
     assert h.episode_steps[:4] == [3, 6, 9, 12] and h.episode_returns[:4] == [3.0] * 4
     assert h.env_steps == 12
+
+
+@pytest.mark.parametrize("eps", [0.0, 1.0])
+def test_dqn_explores_with_probability_epsilon(monkeypatch: pytest.MonkeyPatch, eps: float) -> None:
+    adds = spy(monkeypatch, ReplayBuffer, "add")
+    config = _dqn_config(total_steps=60, lr=0.0, eps_start=eps, eps_end=eps)
+    q = train_dqn(counting_envs(2, 100), config, progress=False).q_network  # lr 0: q stays as built
+    obs = torch.as_tensor(np.concatenate([c["obs"] for c in adds]))
+    actions = np.concatenate([c["actions"] for c in adds])
+    greedy = q.act(obs).numpy()
+    if eps == 0.0:
+        assert np.array_equal(actions, greedy)
+    else:  # uniform over the 2 actions: 60 draws all greedy has probability 2^-60
+        assert 0 < (actions != greedy).sum() < len(actions)
+
+
+def test_dqn_learning_starts_updates_per_step_and_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = spy(monkeypatch, dqn_module, "dqn_targets")
+    config = _dqn_config(total_steps=40, learning_starts=16, updates_per_step=2, eval_every=10)
+    h = train_dqn(counting_envs(2, 100), config, eval_envs=counting_envs(2, 3), progress=False).history
+    # 2 transitions per vector step: the buffer holds 16 after step 8; steps 8..20 update twice each
+    assert len(calls) == 2 * 13 and all(len(c["rewards"]) == 8 for c in calls)
+    assert h.eval_steps == [0, 10, 20, 30, 40] and h.eval_means == [3.0] * 5
