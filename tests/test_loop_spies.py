@@ -247,7 +247,10 @@ def test_bandit_baseline_is_used_before_it_is_updated(monkeypatch: pytest.Monkey
 
     loss_calls = spy(monkeypatch, bandit_module, "reinforce_loss")
     bandit = Recorded(torch.tensor([[1.0, 2.0], [5.0, 3.0]]), noise=1.0)
-    train_bandit(bandit, BanditConfig(steps=4, batch=6, lr=0.1, baseline=baseline, baseline_lr=0.3), seed=0)
+    config = BanditConfig(steps=4, batch=6, lr=0.1, baseline=baseline, baseline_lr=0.3)
+    _, history = train_bandit(bandit, config, seed=0)
+    assert history.batch_reward == pytest.approx([float(r.mean()) for _, r in pulls])
+    assert history.expected_reward[0] == pytest.approx(float(bandit.means.mean()))  # uniform policy
     ma, table = 0.0, torch.zeros(2)
     for (contexts, rewards), loss in zip(pulls, loss_calls, strict=True):
         if baseline == "none":
