@@ -373,3 +373,21 @@ def test_dqn_learning_starts_updates_per_step_and_evaluations(monkeypatch: pytes
     # 2 transitions per vector step: the buffer holds 16 after step 8; steps 8..20 update twice each
     assert len(calls) == 2 * 13 and all(len(c["rewards"]) == 8 for c in calls)
     assert h.eval_steps == [0, 10, 20, 30, 40] and h.eval_means == [3.0] * 5
+
+
+def test_bandit_training_draws_only_from_its_seeded_generator(capsys: pytest.CaptureFixture[str]) -> None:
+    bandit = Bandit(torch.tensor([[1.0, 2.0], [5.0, 3.0]]), noise=1.0)
+    config = BanditConfig(steps=3, batch=4, lr=0.1)
+    torch.manual_seed(0)
+    before = torch.rand(1)
+    torch.manual_seed(0)
+    runs = [train_bandit(bandit, config, seed=5) for _ in range(2)]
+    assert torch.rand(1) == before, "train_bandit must not draw from torch's global generator"
+    assert runs[0][1].batch_reward == runs[1][1].batch_reward
+    assert train_bandit(bandit, config, seed=6)[1].batch_reward != runs[0][1].batch_reward
+    # Adam's first step moves each logit by at most lr (exactly lr where its gradient is non-zero)
+    policy, _ = train_bandit(bandit, BanditConfig(steps=1, batch=4, lr=0.1), seed=5)
+    assert policy.logits.detach().abs().max() == pytest.approx(0.1, rel=1e-4)
+    assert capsys.readouterr().err == ""  # no progress bar by default
+    train_bandit(bandit, config, seed=5, progress=True)
+    assert "bandit (value)" in capsys.readouterr().err
