@@ -391,3 +391,33 @@ def test_bandit_training_draws_only_from_its_seeded_generator(capsys: pytest.Cap
     assert capsys.readouterr().err == ""  # no progress bar by default
     train_bandit(bandit, config, seed=5, progress=True)
     assert "bandit (value)" in capsys.readouterr().err
+
+
+def test_bandit_draws_come_from_the_generator_passed() -> None:
+    from rlvae_tutorial.rl.bandit import book_bandit, reinforce_gradients, softmax_score
+
+    bandit = book_bandit()
+    assert bandit.noise == 1.0 and bandit.means.shape == (3, 4)
+    # the chapter's numbers: contexts pay about 2, 5 and 8; the best arms are 2, 0 and 3
+    assert bandit.means.mean(-1).tolist() == pytest.approx([2.375, 5.25, 8.375])
+    assert bandit.means.argmax(-1).tolist() == [2, 0, 3] and bandit.means.min() == 1.5
+    assert (bandit.means.max(-1).values - bandit.means.min(-1).values).tolist() == [2.0, 1.5, 2.0]
+    torch.manual_seed(0)
+    before = torch.rand(1)
+    torch.manual_seed(0)
+    c = bandit.contexts(5, torch.Generator().manual_seed(1))
+    assert torch.equal(c, torch.randint(3, (5,), generator=torch.Generator().manual_seed(1)))
+    arms = torch.tensor([0, 1, 2, 3, 0])
+    pulled = bandit.pull(c, arms, torch.Generator().manual_seed(2))
+    noise = torch.randn(5, generator=torch.Generator().manual_seed(2))
+    assert torch.allclose(pulled, bandit.means[c, arms] + noise)
+    logits = torch.zeros(3, 4, dtype=torch.float64)
+    g = [reinforce_gradients(logits, bandit, 50, "moving_average", lr=0.5, generator=torch.Generator().manual_seed(3))
+         for _ in range(2)]
+    assert torch.rand(1) == before, "the bandit's draws must not come from torch's global generator"
+    assert torch.equal(g[0], g[1]) and g[0].shape == (50, 3, 4) and g[0].dtype == torch.float64
+    other_lr = reinforce_gradients(logits, bandit, 50, "moving_average", lr=0.05,
+                                   generator=torch.Generator().manual_seed(3))
+    assert not torch.equal(g[0], other_lr)
+    # K arms even when the highest arm was not drawn
+    assert softmax_score(torch.zeros(2, 3), torch.tensor([0, 1])).shape == (2, 3)
