@@ -31,7 +31,7 @@ JOBS ?= 2
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: sandbox book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf sweep
+.PHONY: sandbox book test install lock browser lint unit nbval build-quick build-full clean help assignments grade course-check pdf sweep mutation
 
 help:
 	@echo "make book   execute every notebook (quick, then full mode) and build _build/html"
@@ -166,3 +166,17 @@ sweep: $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
+
+# Mutation testing (CONTRIBUTING.md, "Mutation testing"); not part of make test.  mutmut mutates
+# the modules in MUTATE one after the other ([tool.mutmut] in pyproject.toml names the fast tests),
+# on one core, niced; results accumulate in mutants/ (a rerun checks only what changed).
+MUTATE ?= rl.returns rl.bandit rl.dqn rl.reinforce rl.actor_critic vae.losses estimators train device
+mutation: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[dev]"
+	@for m in $(MUTATE); do \
+	  echo "== mutmut: rlvae_tutorial.$$m"; \
+	  $(OFFLINE) env -u PYTHONPATH OMP_NUM_THREADS=1 nice -n 10 \
+	    $(BIN)/mutmut run --max-children 1 "rlvae_tutorial.$$m.*" >/dev/null || exit 1; \
+	done
+	$(BIN)/python scripts/mutation_score.py
+	@$(BIN)/mutmut results | grep -v ": not checked" || true

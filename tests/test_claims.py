@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,107 @@ def test_the_claims_chapter_comes_after_every_chapter_it_reads() -> None:
             assert toc.index(f"book/{chapter}") < toc.index("book/post_claims"), (
                 f"{chapter} records results that post_claims reads: list it before post_claims in _toc.yml"
             )
+
+
+# --- every rule exactly at its thresholds, from both sides ------------------------------------
+# Each case sets the compared quantity exactly at the threshold (the status the rule's strict or
+# non-strict comparison gives there) and one float step (math.nextafter) to either side, with the
+# other conditions set so that this comparison decides the status.
+
+def _up(x: float) -> float:
+    return math.nextafter(x, math.inf)
+
+
+def _down(x: float) -> float:
+    return math.nextafter(x, -math.inf)
+
+
+NO_COLLAPSE_TEXT = {"distinct_beta_small": 0.5, "distinct_beta_large": 0.5}  # tx = 1
+NO_COLLAPSE_IMAGES = {"pairwise_lam0": 1.0, "pairwise_lam1": 1.0, "distinct_lam0": 10, "distinct_lam1": 10}
+
+THRESHOLDS: list[tuple[str, dict[str, dict[str, Any]], str]] = [
+    # reward_sign: FAILS if growth > 1 and the corrected run's growth < 1; HOLDS if growth < 1
+    ("reward_sign", {"post_errata": {"sign_error_growth_post": _down(1.0)}}, HOLDS),
+    ("reward_sign", {"post_errata": {"sign_error_growth_post": 1.0}}, PARTLY),
+    ("reward_sign", {"post_errata": {"sign_error_growth_post": _up(1.0)}}, FAILS),
+    ("reward_sign", {"post_errata": {"sign_error_growth_correct": _down(1.0)}}, FAILS),
+    ("reward_sign", {"post_errata": {"sign_error_growth_correct": 1.0}}, PARTLY),
+    # post_code: FAILS above 0.9; PARTLY above the reference + 0.1
+    ("post_code", {"post_errata": {"post_code_error_over_mean_image": 0.9}}, PARTLY),
+    ("post_code", {"post_errata": {"post_code_error_over_mean_image": _up(0.9)}}, FAILS),
+    ("post_code", {"post_errata": {"post_code_error_over_mean_image": 0.5 + 0.1,
+                                   "reference_error_over_mean_image": 0.5}}, HOLDS),
+    ("post_code", {"post_errata": {"post_code_error_over_mean_image": _up(0.5 + 0.1),
+                                   "reference_error_over_mean_image": 0.5}}, PARTLY),
+    # encoder_policy_gradient: HOLDS at a gap <= 1 nat; PARTLY if the baseline gains >= 0.5 nats
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 1.0}}, HOLDS),
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": _up(1.0)}}, PARTLY),
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 2.0, "gap_none_nats": 2.5}}, PARTLY),
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 2.0, "gap_none_nats": _down(2.5)}},
+     FAILS),
+    # reward_feedback: gain > 0.05 and discrete gain > 0.5 -> HOLDS; one of them -> PARTLY
+    ("reward_feedback", {"rlvae_beyond_reparam": {"recognition_rate_control": 0.0,
+                                                  "recognition_rate_bonus": 0.05}}, PARTLY),
+    ("reward_feedback", {"rlvae_beyond_reparam": {"recognition_rate_control": 0.0,
+                                                  "recognition_rate_bonus": _up(0.05)}}, HOLDS),
+    ("reward_feedback", {"rlvae_beyond_reparam": {"discrete_test_elbo_none": 0.0,
+                                                  "discrete_test_elbo_loo": 0.5}}, PARTLY),
+    ("reward_feedback", {"rlvae_beyond_reparam": {"discrete_test_elbo_none": 0.0,
+                                                  "discrete_test_elbo_loo": _up(0.5)}}, HOLDS),
+    ("reward_feedback", {"rlvae_beyond_reparam": {"recognition_rate_control": 0.0, "recognition_rate_bonus": 0.05,
+                                                  "discrete_test_elbo_none": 0.0, "discrete_test_elbo_loo": 0.5}},
+     FAILS),
+    # q_learning: FAILS above an error ratio of 3
+    ("q_learning", {"rlvae_beyond_reparam": {"critic_error_ratio": 3.0}}, HOLDS),
+    ("q_learning", {"rlvae_beyond_reparam": {"critic_error_ratio": _up(3.0)}}, FAILS),
+    # better_data: images reach the bar (>=), or text gains >= 0.25; text made to fail first
+    ("better_data", {"app_images": {"target_rate_moderate_min": 0.6, "target_rate_bar": 0.6},
+                     "app_text": {"target_beta_large": 0.3}}, PARTLY),
+    ("better_data", {"app_images": {"target_rate_moderate_min": _down(0.6), "target_rate_bar": 0.6},
+                     "app_text": {"target_beta_large": 0.3}}, FAILS),
+    ("better_data", {"app_images": {"target_rate_moderate_min": 0.3},
+                     "app_text": {"target_pretrained": 0.25, "target_beta_large": 0.25 + 0.25}}, PARTLY),
+    ("better_data", {"app_images": {"target_rate_moderate_min": 0.3},
+                     "app_text": {"target_pretrained": 0.25, "target_beta_large": _down(0.25 + 0.25)}}, FAILS),
+    # mode_collapse: images collapse if pairwise ratio < 0.7 or distinct ratio < 0.5; text if < 0.5
+    ("mode_collapse", {"app_images": {**NO_COLLAPSE_IMAGES, "pairwise_lam0": 0.7}}, PARTLY),
+    ("mode_collapse", {"app_images": {**NO_COLLAPSE_IMAGES, "pairwise_lam0": _down(0.7)}}, HOLDS),
+    ("mode_collapse", {"app_images": {**NO_COLLAPSE_IMAGES, "distinct_lam0": 5.0}}, PARTLY),
+    ("mode_collapse", {"app_images": {**NO_COLLAPSE_IMAGES, "distinct_lam0": _down(5.0)}}, HOLDS),
+    ("mode_collapse", {"app_images": {**NO_COLLAPSE_IMAGES, "distinct_lam1": 0, "distinct_lam0": 0.5}}, PARTLY),
+    ("mode_collapse", {"app_images": NO_COLLAPSE_IMAGES,
+                       "app_text": {"distinct_beta_large": 1.0, "distinct_beta_small": 0.5}}, FAILS),
+    ("mode_collapse", {"app_images": NO_COLLAPSE_IMAGES,
+                       "app_text": {"distinct_beta_large": 1.0, "distinct_beta_small": _down(0.5)}}, PARTLY),
+    # reward_design: HOLDS with >= 2 of [growth > 1, diversity collapsed, |own - judge| > 0.1]
+    ("reward_design", {"app_images": NO_COLLAPSE_IMAGES, "app_text": NO_COLLAPSE_TEXT,
+                       "post_errata": {"sign_error_growth_post": 1.0}}, FAILS),
+    ("reward_design", {"app_images": NO_COLLAPSE_IMAGES, "app_text": NO_COLLAPSE_TEXT,
+                       "post_errata": {"sign_error_growth_post": _up(1.0)}}, PARTLY),
+    ("reward_design", {"app_images": {**NO_COLLAPSE_IMAGES, "reward_model_rate_lam0": 0.1, "target_rate_lam0": 0.0},
+                       "app_text": NO_COLLAPSE_TEXT}, PARTLY),
+    ("reward_design", {"app_images": {**NO_COLLAPSE_IMAGES, "reward_model_rate_lam0": _up(0.1),
+                                      "target_rate_lam0": 0.0}, "app_text": NO_COLLAPSE_TEXT}, HOLDS),
+    ("reward_design", {"app_images": {**NO_COLLAPSE_IMAGES, "pairwise_lam0": 0.7}, "app_text": NO_COLLAPSE_TEXT},
+     PARTLY),
+    ("reward_design", {"app_images": {**NO_COLLAPSE_IMAGES, "pairwise_lam0": _down(0.7)},
+                       "app_text": NO_COLLAPSE_TEXT}, HOLDS),
+    ("reward_design", {"app_images": NO_COLLAPSE_IMAGES,
+                       "app_text": {"distinct_beta_large": 1.0, "distinct_beta_small": 0.5}}, PARTLY),
+    ("reward_design", {"app_images": NO_COLLAPSE_IMAGES,
+                       "app_text": {"distinct_beta_large": 1.0, "distinct_beta_small": _down(0.5)}}, HOLDS),
+    # data_efficiency: HOLDS if latents + pretraining frames < pixels (here 9000 + 4000 vs 13000)
+    ("data_efficiency", {"rl_latents": {"steps_to_threshold": _steps(13000.0, 9000.0)}}, PARTLY),
+    ("data_efficiency", {"rl_latents": {"steps_to_threshold": _steps(_up(13000.0), 9000.0)}}, HOLDS),
+    ("data_efficiency", {"rl_latents": {"steps_to_threshold": _steps(_up(13000.0), 9000.0),
+                                        "latents_beat_pixels": False}}, FAILS),
+]
+
+
+@pytest.mark.parametrize(("name", "new", "status"), THRESHOLDS,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(THRESHOLDS)])
+def test_rules_exactly_at_their_thresholds(name: str, new: dict[str, dict[str, Any]], status: str) -> None:
+    values = {ch: dict(keys) for ch, keys in VALUES.items()}
+    for chapter, keys in new.items():
+        values[chapter].update(keys)
+    assert verdict(name, results(values)).status == status

@@ -9,11 +9,16 @@ the parameters cell as papermill does), so CI exercises three seeds besides the 
 from __future__ import annotations
 
 import json
+import math
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rlvae_tutorial.results import results_dir
 from tests.notebook_utils import ROOT, book_notebooks, toc_files, toc_notebooks
+from tests.test_claims_keys import recorded_keys
 
 PAPERMILL_SEED = 1
 
@@ -48,10 +53,45 @@ def test_notebook_is_committed_clean(path: Path) -> None:
         assert f"{name} =" in src, f"{path.name}: the parameters cell must set {name}"
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def check_executed(path: Path, executed: Path, started: datetime) -> None:
+    """What a papermill run of ``path`` (written to ``executed``) must have left behind: every
+    code cell ran with the injected seed, and every result the chapter records (statically: its
+    ``record_result`` calls) was written during this run, with that seed, in quick mode, finite."""
+    nb = json.loads(executed.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    injected = [c for c in code if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(injected) == 1 and f"seed = {PAPERMILL_SEED}" in "".join(injected[0]["source"])
+    assert all(c.get("execution_count") for c in code), f"{path.name}: code cells that did not run"
+    assert not [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    keys = recorded_keys(path.stem)
+    if not keys:
+        return
+    folder = results_dir()
+    assert folder is not None, "run the tests inside the book checkout or set RLVAE_RESULTS_DIR"
+    results_file = folder / "quick" / f"{path.stem}.json"
+    assert results_file.exists(), f"{path.name} ran but wrote no {results_file}"
+    records = json.loads(results_file.read_text())
+    for key in sorted(keys):
+        assert key in records, f"{path.name} did not record {key!r} in {results_file}"
+        record = records[key]
+        assert record["seed"] == PAPERMILL_SEED and record["quick"] is True, (key, record)
+        assert datetime.fromisoformat(record["recorded_at"]) >= started, f"{key!r} is stale: {record}"
+        assert _finite(record["value"]), f"{path.name} recorded a non-finite {key!r}: {record['value']}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", toc_notebooks(), ids=lambda p: p.stem)
 def test_notebook_runs_under_papermill(path: Path, tmp_path: Path) -> None:
     papermill = pytest.importorskip("papermill")
+    started = datetime.now(UTC).replace(microsecond=0)  # records carry whole seconds
     papermill.execute_notebook(
         str(path),
         str(tmp_path / path.name),
@@ -60,3 +100,4 @@ def test_notebook_runs_under_papermill(path: Path, tmp_path: Path) -> None:
         cwd=str(path.parent),
         progress_bar=False,
     )
+    check_executed(path, tmp_path / path.name, started)
