@@ -313,11 +313,12 @@ THRESHOLDS: list[tuple[str, dict[str, dict[str, Any]], str]] = [
                        "app_text": {"distinct_beta_large": 1.0, "distinct_beta_small": 0.5}}, PARTLY),
     ("reward_design", {"app_images": NO_COLLAPSE_IMAGES,
                        "app_text": {"distinct_beta_large": 1.0, "distinct_beta_small": _down(0.5)}}, HOLDS),
-    # data_efficiency: HOLDS if latents + pretraining frames < pixels (here 9000 + 4000 vs 13000)
-    ("data_efficiency", {"rl_latents": {"steps_to_threshold": _steps(13000.0, 9000.0)}}, PARTLY),
-    ("data_efficiency", {"rl_latents": {"steps_to_threshold": _steps(_up(13000.0), 9000.0)}}, HOLDS),
-    ("data_efficiency", {"rl_latents": {"steps_to_threshold": _steps(_up(13000.0), 9000.0),
-                                        "latents_beat_pixels": False}}, FAILS),
+    # data_efficiency: the interval of pixels minus latents decides; one that touches zero decides nothing
+    ("data_efficiency", {"rl_latents": _latents(0.0, 7000.0)}, UNRESOLVED),
+    ("data_efficiency", {"rl_latents": _latents(_up(0.0), 7000.0, 0.0, 3000.0)}, PARTLY),
+    ("data_efficiency", {"rl_latents": _latents(_up(0.0), 7000.0, _up(0.0), 3000.0)}, HOLDS),
+    ("data_efficiency", {"rl_latents": _latents(-7000.0, 0.0)}, UNRESOLVED),
+    ("data_efficiency", {"rl_latents": _latents(-7000.0, _down(0.0))}, FAILS),
 ]
 
 

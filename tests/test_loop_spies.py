@@ -103,7 +103,8 @@ def test_a2c_bootstraps_a_time_limit_with_the_value_of_the_final_observation(
     config = ActorCriticConfig(total_steps=6, n_steps=6, gamma=0.5, lr=0.0, value_lr=0.0, target_return=None)
     result = train_actor_critic(counting_envs(1, 3, truncate=True), config, progress=False)
     with torch.no_grad():
-        v_final = float(result.value(torch.tensor([[3.0]]))) / (1 - 0.5)
+        scale = 1 - config.gamma if config.value_scale is None else config.value_scale
+        v_final = float(result.value(torch.tensor([[3.0]]))) / scale
     rewards = gae_calls[0]["rewards"][0]  # steps: 1 2 3(cut) dummy 1 2
     assert rewards.tolist() == pytest.approx([1.0, 1.0, 1.0 + 0.5 * v_final, 0.0, 1.0, 1.0])
     assert gae_calls[0]["terminated"][0].tolist() == [False, False, True, False, False, False]
