@@ -50,12 +50,15 @@ def kernel_argv(work: Path, ipc: Path) -> list[str]:
     package = Path(rlvae_tutorial.__file__).resolve().parent
     ro = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), package, Path("/usr"), Path("/etc")})
     argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin"]
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
+            # A fresh /tmp first: bubblewrap mounts in order, so a later bind of a path under /tmp (a
+            # checkout or venv in /tmp, the submission's folder) lands on top of it, not under it.
+            "--tmpfs", "/tmp"]
     for path in ro:
         argv += ["--ro-bind", str(path), str(path)]
     if Path(sys.prefix) != Path(sys.prefix).resolve():
         argv += ["--symlink", str(Path(sys.prefix).resolve()), str(sys.prefix)]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    argv += ["--proc", "/proc", "--dev", "/dev",
              "--bind", str(work), str(work), "--bind", str(ipc), str(ipc),
              "--ro-bind", "{connection_file}", "{connection_file}",
              "--chdir", str(work), "--unsetenv", "JPY_PARENT_PID",

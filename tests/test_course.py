@@ -424,3 +424,14 @@ def test_grading_benchmark_runs() -> None:
     ).stdout
     assert "JOBS=2:" in out and "submissions/minute" in out
     assert "scores 2: 1, 3: 1" in out, out  # one right submission, one with a mistake
+
+
+def test_sandbox_makes_tmp_before_it_binds_paths_that_may_lie_under_it() -> None:
+    """bubblewrap mounts in order: a fresh /tmp mounted after the binds hid a checkout or venv under
+    /tmp (CI clones anywhere), and every submission then scored 0."""
+    from scripts import coursegrade
+
+    argv = coursegrade.kernel_argv(Path("/tmp/grading/work"), Path("/tmp/grading/ipc"))
+    binds = [i for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")]
+    tmpfs = [i for i, a in enumerate(argv) if a == "--tmpfs" and argv[i + 1] == "/tmp"]
+    assert len(tmpfs) == 1 and tmpfs[0] < min(binds), argv
