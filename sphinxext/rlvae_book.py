@@ -238,23 +238,11 @@ class RuntimesTransform(SphinxPostTransform):
 
     def _render(self, notebooks: dict[str, Path], reports: dict[str, dict | None]) -> list[nodes.Node]:
         header = ["Chapter", "Full: budget", "Full: measured", "Quick: budget", "Quick: measured"]
-        table = nodes.table(classes=["colwidths-auto"])
-        group = nodes.tgroup(cols=len(header))
-        table += group
-        group += [nodes.colspec(colwidth=1) for _ in header]
-        head, body = nodes.thead(), nodes.tbody()
-        group += [head, body]
-        head += nodes.row("", *[nodes.entry("", nodes.paragraph(text=h)) for h in header])
-        for docname, *cells in runtime_rows(notebooks, reports):
-            link = pending_xref(refdoc=self.env.docname, reftype="doc", refdomain="std",
-                                reftarget="/" + docname, refexplicit=False, refwarn=True)
-            link += nodes.inline(text=docname)
-            row = nodes.row("", nodes.entry("", nodes.paragraph("", "", link)))
-            row += [nodes.entry("", nodes.paragraph(text=c)) for c in cells]
-            body += row
-        totals = ["Total", "", total_runtime(notebooks, reports["full"]), "",
-                  total_runtime(notebooks, reports["quick"])]
-        body += nodes.row("", *[nodes.entry("", nodes.paragraph(text=c)) for c in totals])
+        rows = [[_doc_link(self.env.docname, docname), *cells]
+                for docname, *cells in runtime_rows(notebooks, reports)]
+        rows.append(["Total", "", total_runtime(notebooks, reports["full"]), "",
+                     total_runtime(notebooks, reports["quick"])])
+        table = _table(header, rows)
         notes = [nodes.paragraph(text=describe_machine(mode, reports[mode])) for mode in MODES]
         return [table, *notes]
 
