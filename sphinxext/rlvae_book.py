@@ -43,6 +43,7 @@ from sphinxext.robustness import (
     failures,
     load_sweeps,
     robustness_rows,
+    verdict_rows,
     with_seed,
 )
 from sphinxext.runtimes import (
@@ -138,6 +139,14 @@ class RobustnessTransform(SphinxPostTransform):
                 items = nodes.bullet_list()
                 items += [nodes.list_item("", nodes.paragraph(text=f"Failed: {f}")) for f in failed]
                 out.append(items)
+        verdicts = verdict_rows(sweeps)
+        if verdicts:
+            out.append(nodes.rubric(text="Verdicts of the closing chapter, seed by seed"))
+            out.append(nodes.paragraph(text=(
+                "Each verdict of post_claims that the sweeps measured, worked out separately for every "
+                "swept seed from that seed's recorded results by the same rule the chapter uses: how "
+                "often each verdict came out.")))
+            out.append(_table(["Claim", "Quick mode", "Full mode"], verdicts))
         described = [nodes.paragraph(text=describe_sweep(s)) for s in sweeps]
         return out + (described or [nodes.paragraph(text="No sweep has been committed yet (sweeps/).")])
 

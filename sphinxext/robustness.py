@@ -181,6 +181,49 @@ def failures(docname: str, sweeps: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _results_by_seed(sweeps: list[dict[str, Any]], mode: str) -> dict[int, dict[str, dict[str, Any]]]:
+    """``{seed: {chapter: {key: {"value": v}}}}`` from the passed runs of the newest sweep of each
+    chapter in ``mode`` (the shape :func:`rlvae_tutorial.claims.assess` reads)."""
+    docnames = {doc for s in sweeps if s.get("mode") == mode for doc in s.get("notebooks", {})}
+    by_seed: dict[int, dict[str, dict[str, Any]]] = {}
+    for doc in sorted(docnames):
+        found = latest(sweeps, doc, mode)
+        for run in found["entry"]["runs"] if found else []:
+            if not run.get("passed"):
+                continue  # a failed run is listed under its chapter; its partial results are not used
+            for name, value in run.get("results", {}).items():
+                chapter, _, key = name.partition("/")
+                by_seed.setdefault(int(run["seed"]), {}).setdefault(chapter, {})[key] = {"value": value}
+    return by_seed
+
+
+def _verdict_text(statuses: list[str]) -> str:
+    if not statuses:
+        return "—"
+    counts = {s: statuses.count(s) for s in dict.fromkeys(sorted(statuses, key=statuses.count, reverse=True))}
+    parts = ", ".join(f"{status} {n}" for status, n in counts.items())
+    same = "the same for every seed" if len(counts) == 1 else "changes with the seed"
+    return f"{parts} (of {len(statuses)} seeds: {same})"
+
+
+def verdict_rows(sweeps: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows ``[claim title, quick verdicts, full verdicts]``: each closing-chapter verdict that the
+    sweeps measured, as it comes out for every swept seed (the rule of
+    :mod:`rlvae_tutorial.claims` applied to that seed's recorded results), with how often each
+    status came out, e.g. ``"could not tell 10 (of 10 seeds: the same for every seed)"``."""
+    from rlvae_tutorial.claims import CLAIMS, NOT_MEASURED, assess
+
+    statuses: dict[str, dict[str, list[str]]] = {}
+    for mode in MODES:
+        for _seed, results in sorted(_results_by_seed(sweeps, mode).items()):
+            for claim in CLAIMS:
+                verdict = assess(claim, results)
+                if verdict.status != NOT_MEASURED:
+                    statuses.setdefault(claim.title, {}).setdefault(mode, []).append(verdict.status)
+    return [[claim.title, *(_verdict_text(statuses[claim.title].get(mode, [])) for mode in MODES)]
+            for claim in CLAIMS if claim.title in statuses]
+
+
 def describe_sweep(sweep: dict[str, Any]) -> str:
     """One sentence: which file, mode, seeds, when, at which commit, on what machine."""
     m = sweep.get("machine", {})

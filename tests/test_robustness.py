@@ -22,6 +22,7 @@ from sphinxext.robustness import (
     seeds_text,
     stale_sweeps,
     sweep_fingerprint,
+    verdict_rows,
     with_seed,
 )
 from tests.notebook_utils import ROOT, toc_notebooks
@@ -177,3 +178,29 @@ def test_directive_renders_in_a_small_book(tmp_path: Path, monkeypatch: pytest.M
     assert 'href="book/a.html"' in html
     chapter = (out / "book" / "a.html").read_text()
     assert "Parameters injected by RLVAE_SEED" in chapter and "tag_injected-parameters" in chapter
+
+
+def _efficiency(low: float, high: float) -> dict:
+    interval = {"estimate": (low + high) / 2, "low": low, "high": high}
+    per_agent = {"latents": 0.9, "pixels": 0.8, "state": 1.0}
+    return {"n_seeds": 8, "budget": 30000, "solved": per_agent, "restricted_mean": per_agent,
+            "difference": interval, "difference_with_frames": interval, "pretrain_env_steps": 5000}
+
+
+def test_verdicts_are_worked_out_seed_by_seed_and_counted(tmp_path: Path) -> None:
+    """The appendix says how often the closing chapter's verdict changes across swept seeds."""
+    nbs = {"book/rl_latents": _notebook(tmp_path / "rl_latents.ipynb")}
+    fp = sweep_fingerprint(nbs["book/rl_latents"])
+    unsure, ahead = _efficiency(-100.0, 200.0), _efficiency(50.0, 300.0)
+    full = _sweep("full", fp, [_run(0, **{"rl_latents/data_efficiency": unsure}),
+                               _run(1, **{"rl_latents/data_efficiency": unsure}),
+                               _run(2, **{"rl_latents/data_efficiency": ahead}),
+                               _run(3, False, **{"rl_latents/data_efficiency": ahead})], name="book/rl_latents")
+    quick = _sweep("quick", fp, [_run(s, **{"rl_latents/data_efficiency": unsure}) for s in range(3)],
+                   name="book/rl_latents")
+    sweeps = load_sweeps(_write(tmp_path / "sweeps", {"f.json": full, "q.json": quick}))
+    (row,) = verdict_rows(sweeps)  # only the claim whose results the sweeps recorded
+    assert row == ["Data efficiency in RL",
+                   "could not tell 3 (of 3 seeds: the same for every seed)",
+                   "could not tell 2, holds 1 (of 3 seeds: changes with the seed)"]  # failed seed 3 left out
+    assert verdict_rows([]) == []
