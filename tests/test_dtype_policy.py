@@ -96,6 +96,7 @@ CASES: dict[str, list[Case]] = {
     "guidance.diversity.mean_pairwise_distance": [Case((I([[0, 0], [3, 4], [1, 1]]),))],
     "guidance.diversity.nearest_index": [Case((I([[0, 0], [3, 4]]), I([[3, 3], [0, 1]])), out="index")],
     "guidance.diversity.distinct_nearest": [Case((I([[0, 0], [3, 4]]), I([[3, 3], [0, 1]])), out="index")],
+    "guidance.optimum.log_partition": [Case((I([-1, -2, 0]), 0.5))],
     "guidance.reward.kl_penalized_reward": [Case((I([1, 2]), I([-1, -3]), I([-2, -2]), 0.5))],
     "guidance.reward.classifier_log_prob_reward": [Case((I([[1, 0, 2]]), I([2])), keep=frozenset({"target"}))],
     "guidance.reward.token_reinforce_loss": [Case((I([[-1, -2]]), I([[True, False]]), I([3])))],

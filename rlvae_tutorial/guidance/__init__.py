@@ -10,6 +10,8 @@
 - :mod:`.sequence`: ``SeqVAE`` (GRU encoder/decoder), ``SeqVAELoss``, ``finetune_loss`` and
   ``finetune_decoder`` (token-level REINFORCE with a KL penalty to the reference decoder).
 - :mod:`.policy`: ``LatentPolicy``, ``GuidanceConfig``, ``GuidanceLoss``, ``train_latent_policy``.
+- :mod:`.optimum`: the KL-regularised optimum p(z) exp(r/lam) / Z: ``log_partition``,
+  ``tilted_rejection`` (exact samples of it), ``kl_to_optimum``.
 """
 
 from rlvae_tutorial.guidance.classifier import ClassifierLoss, MLPClassifier
@@ -20,6 +22,7 @@ from rlvae_tutorial.guidance.diversity import (
     nearest_index,
 )
 from rlvae_tutorial.guidance.figures import plot_tradeoff
+from rlvae_tutorial.guidance.optimum import kl_to_optimum, log_partition, tilted_rejection
 from rlvae_tutorial.guidance.policy import (
     GuidanceConfig,
     GuidanceLoss,
@@ -42,9 +45,12 @@ __all__ = [
     "classifier_log_prob_reward",
     "distinct_nearest",
     "kl_penalized_reward",
+    "kl_to_optimum",
+    "log_partition",
     "mean_pairwise_distance",
     "nearest_index",
     "plot_tradeoff",
+    "tilted_rejection",
     "token_reinforce_loss",
     "train_latent_policy",
 ]
