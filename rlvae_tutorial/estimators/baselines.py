@@ -14,16 +14,18 @@ from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.nets import mlp
 
 
-def ema_update(value: Tensor, target: Tensor, decay: float) -> Tensor:
+def ema_update(value: Tensor | float, target: Tensor | float, decay: float) -> Tensor | float:
     """One step of an exponential moving average: decay * value + (1 - decay) * target.
 
     The package's one moving-average formula: the bandit's :func:`~rlvae_tutorial.rl.bandit.ema_baseline`,
     REINFORCE's ``baseline="ema"`` and the RL+VAE estimators' :class:`EMABaseline` all step it.
+    Tensors (any broadcastable shapes) or plain floats (for a fast loop over a stream of rewards);
     ``decay = 1`` never moves (allowed here, where a stream has a given start).
     """
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f"decay must be in [0, 1], got {decay}")
-    value, target = as_floats(value, target)
+    if isinstance(value, Tensor) or isinstance(target, Tensor):
+        value, target = as_floats(torch.as_tensor(value), torch.as_tensor(target))
     return decay * value + (1.0 - decay) * target
 
 

@@ -99,13 +99,11 @@ def ema_baseline(rewards: Tensor, decay: float, init: float = 0.0) -> Tensor:
         raise ValueError(f"rewards must be (n,), got {tuple(rewards.shape)}")
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f"decay must be in [0, 1], got {decay}")
-    r = rewards.detach().cpu().double()
-    out = torch.empty_like(r)
-    b = torch.tensor(float(init), dtype=torch.float64)
-    for i in range(len(r)):
-        out[i] = b
-        b = ema_update(b, r[i], decay)
-    return out.to(dtype=float_dtype(rewards), device=rewards.device)
+    out, b = [], float(init)
+    for r in rewards.detach().cpu().double().tolist():  # Python floats: ~100x faster than 0-dim tensors
+        out.append(b)
+        b = ema_update(b, r, decay)
+    return torch.tensor(out, dtype=float_dtype(rewards), device=rewards.device)
 
 
 def learned_value_baseline(contexts: Tensor, rewards: Tensor, n_contexts: int, lr: float) -> Tensor:
