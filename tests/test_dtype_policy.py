@@ -63,12 +63,12 @@ CASES: dict[str, list[Case]] = {
     "rl.bandit.expected_reward": [Case((I([[0, 1, 2, 3], [1, 1, 0, 0], [2, 0, 0, 1]]), book_bandit()))],
     "rl.bandit.exact_gradient": [Case((I([[0, 1, 2, 3], [1, 1, 0, 0], [2, 0, 0, 1]]), book_bandit()))],
     "rl.bandit.softmax_score": [Case((I([[0, 1, 2, 3], [1, 1, 0, 0]]), I([2, 0])), keep=frozenset({"actions"}))],
-    "rl.bandit.moving_average_baseline": [Case((I([1, 0, 3, 2, 2]), 0.9))],
+    "rl.bandit.ema_baseline": [Case((I([1, 0, 3, 2, 2]), 0.9))],
     "rl.bandit.learned_value_baseline": [Case((I([0, 1, 0, 2]), I([1, 0, 3, 2]), 3, 0.1),
                                               keep=frozenset({"contexts"}))],
     "rl.bandit.baseline_values": [
         Case((name, I([0, 1, 0, 2]), I([1, 0, 3, 2]), 3), keep=frozenset({"contexts"}))
-        for name in ("none", "moving_average", "value")
+        for name in ("none", "ema", "value")
     ],
     "rl.tabular.bellman_backup": [Case((np.array([1, 2]), P01.numpy(), np.array([[0, 1], [2, 0]]), 0.5))],
     "rl.tabular.policy_evaluation": [Case((P01.numpy(), np.array([[0, 1], [2, 0]]), np.array([[1, 0], [0, 1]]), 0.5))],

@@ -42,8 +42,8 @@ def test_bandit_errors_and_baseline_defaults() -> None:
     from rlvae_tutorial.rl.bandit import (
         Bandit,
         baseline_values,
+        ema_baseline,
         learned_value_baseline,
-        moving_average_baseline,
     )
 
     with pytest.raises(ValueError, match=r"^noise is a standard deviation, >= 0; got -1.0$"):
@@ -51,13 +51,13 @@ def test_bandit_errors_and_baseline_defaults() -> None:
     with pytest.raises(ValueError, match=r"^means must be \(S, K\): contexts x arms, got shape \(4,\)$"):
         Bandit(torch.zeros(4))
     with pytest.raises(ValueError, match=r"^rewards must be \(n,\), got \(2, 2\)$"):
-        moving_average_baseline(torch.zeros(2, 2), 0.5)
+        ema_baseline(torch.zeros(2, 2), 0.5)
     for decay in (-0.1, 1.1):
         with pytest.raises(ValueError, match=rf"^decay must be in \[0, 1\], got {decay}$"):
-            moving_average_baseline(torch.zeros(3), decay)
+            ema_baseline(torch.zeros(3), decay)
     r, c = torch.tensor([1.0, 3.0, 5.0]), torch.tensor([0, 1, 0])
-    assert moving_average_baseline(r, 0.0).tolist() == [0.0, 1.0, 3.0]  # decay 0: the last reward
-    assert moving_average_baseline(r, 1.0, init=2.0).tolist() == [2.0, 2.0, 2.0]  # decay 1: never moves
-    assert torch.equal(baseline_values("moving_average", c, r, 2), moving_average_baseline(r, 1 - 0.05))
+    assert ema_baseline(r, 0.0).tolist() == [0.0, 1.0, 3.0]  # decay 0: the last reward
+    assert ema_baseline(r, 1.0, init=2.0).tolist() == [2.0, 2.0, 2.0]  # decay 1: never moves
+    assert torch.equal(baseline_values("ema", c, r, 2), ema_baseline(r, 1 - 0.05))
     assert torch.equal(baseline_values("value", c, r, 2), learned_value_baseline(c, r, 2, 0.05))
     assert torch.equal(baseline_values("none", c, r, 2), torch.zeros(3))

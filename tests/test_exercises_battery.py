@@ -102,14 +102,14 @@ BATTERY = {
         (lambda lg, a: torch.softmax(lg, -1) - F.one_hot(a, lg.shape[-1]), "wrong sign"),
         (lambda lg, a: F.one_hot(a, lg.shape[-1]).double(), "log-sum-exp is missing"),
     ],
-    "rl.check_moving_average_baseline": [
+    "rl.check_ema_baseline": [
         (lambda r, d: _baseline(r, d, late=True), "only the PAST rewards"),
         (lambda r, d: _baseline(r, 1 - d), "weight of the OLD average"),
     ],
     "rl.check_gae": [
         (lambda r, v, nv, d, g, lam: _gae(r, v, nv, d, g, lam, reset=False), "episode end"),  # missing reset
         (lambda r, v, nv, d, g, lam: _gae(r, v, nv, d, g, lam) + v, "not the value targets"),
-        (lambda r, v, nv, d, g, lam: _gae(r, v, nv, d, g, 1.0), "(gamma * lam)^k"),
+        (lambda r, v, nv, d, g, lam: _gae(r, v, nv, d, g, 1.0), "(gamma * gae_lambda)^k"),
     ],
     "rl.check_actor_critic_loss": [
         (lambda lp, adv, v, ret, h, cv, ch: -(lp * adv.detach()).mean() + cv * ((v - ret.detach()) ** 2).mean()

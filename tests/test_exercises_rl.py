@@ -11,8 +11,8 @@ from rlvae_tutorial.rl import (
     actor_critic_loss,
     bellman_backup,
     discounted_returns,
+    ema_baseline,
     gae,
-    moving_average_baseline,
     q_learning_update,
     reinforce_loss,
     softmax_score,
@@ -26,7 +26,7 @@ def test_references_pass() -> None:
     ex.check_q_learning_update.__wrapped__(q_learning_update)
     ex.check_reinforce_loss.__wrapped__(reinforce_loss)
     ex.check_softmax_score.__wrapped__(softmax_score)
-    ex.check_moving_average_baseline.__wrapped__(moving_average_baseline)
+    ex.check_ema_baseline.__wrapped__(ema_baseline)
     ex.check_gae.__wrapped__(gae)
     ex.check_actor_critic_loss.__wrapped__(actor_critic_loss)
     ex.check_transition_mask.__wrapped__(transition_mask)
@@ -109,8 +109,8 @@ def test_softmax_score_mistakes() -> None:
     _fails(c, only_chosen, "WHOLE probability vector")
 
 
-def test_moving_average_baseline_mistakes() -> None:
-    c = ex.check_moving_average_baseline.__wrapped__
+def test_ema_baseline_mistakes() -> None:
+    c = ex.check_ema_baseline.__wrapped__
 
     def includes_current(r, decay):  # noqa: ANN001, ANN202
         out, b = torch.empty_like(r), 0.0
@@ -120,8 +120,8 @@ def test_moving_average_baseline_mistakes() -> None:
         return out
 
     _fails(c, includes_current, "only the PAST rewards")
-    _fails(c, lambda r, decay: moving_average_baseline(r, 1 - decay), "weight of the OLD average")
-    _fails(c, lambda r, decay: moving_average_baseline(r, decay, init=1.0), "is wrong on random rewards")
+    _fails(c, lambda r, decay: ema_baseline(r, 1 - decay), "weight of the OLD average")
+    _fails(c, lambda r, decay: ema_baseline(r, decay, init=1.0), "is wrong on random rewards")
 
 
 def test_gae_mistakes() -> None:
@@ -129,7 +129,7 @@ def test_gae_mistakes() -> None:
     _fails(c, lambda r, v, nv, d, g, lam: gae(r, v, nv, None, g, lam), "across an episode end")
     _fails(c, lambda r, v, nv, d, g, lam: gae(r, v, 0.0, d, g, lam), "next_value")
     _fails(c, lambda r, v, nv, d, g, lam: gae(r, v, nv, d, g, lam) + v, "not the value targets")
-    _fails(c, lambda r, v, nv, d, g, lam: gae(r, v, nv, d, g, 1.0), r"\(gamma \* lam\)\^k")
+    _fails(c, lambda r, v, nv, d, g, lam: gae(r, v, nv, d, g, 1.0), r"\(gamma \* gae_lambda\)\^k")
     _fails(c, lambda r, v, nv, d, g, lam: gae(r, v, nv, d, g, 0.0), "one-step TD error")
 
 

@@ -28,6 +28,7 @@ from rlvae_tutorial.rl import (
 from rlvae_tutorial.rl import actor_critic as ac_module
 from rlvae_tutorial.rl import bandit as bandit_module
 from rlvae_tutorial.rl import dqn as dqn_module
+from rlvae_tutorial.rl import history as history_module
 from rlvae_tutorial.rl import reinforce as reinforce_module
 from rlvae_tutorial.rl.bandit import Bandit, BanditConfig, train_bandit
 from rlvae_tutorial.rl.dqn import DQNConfig, QNetwork, ReplayBuffer, train_dqn
@@ -70,31 +71,28 @@ def test_a2c_passes_its_gamma_and_lambda_to_gae(monkeypatch: pytest.MonkeyPatch)
     _, gae_calls, _ = _a2c(monkeypatch)  # gamma 0.9 and lambda 0.6: a swap is visible
     assert len(gae_calls) == 2
     for call in gae_calls:
-        assert call["gamma"] == 0.9 and call["lam"] == 0.6, (call["gamma"], call["lam"])
+        assert call["gamma"] == 0.9 and call["gae_lambda"] == 0.6, (call["gamma"], call["gae_lambda"])
 
 
-@pytest.mark.parametrize("value_scale", [None, 1.0, 0.25])
-def test_a2c_value_targets_are_advantages_plus_values(monkeypatch: pytest.MonkeyPatch,
-                                                      value_scale: float | None) -> None:
-    """The critic regresses on A + V (GAE's returns), in its own scale; the actor gets GAE's A."""
-    result, gae_calls, loss_calls = _a2c(monkeypatch, value_scale=value_scale)
-    scale = 1.0 - 0.9 if value_scale is None else value_scale
+def test_a2c_value_targets_are_advantages_plus_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The critic regresses on A + V (GAE's returns); the actor gets GAE's A."""
+    result, gae_calls, loss_calls = _a2c(monkeypatch)
     T, B = 8, 2
     for k, (g, loss) in enumerate(zip(gae_calls, loss_calls, strict=True)):
-        # GAE saw the critic's values in return units, (B, T), and V(next obs) to bootstrap
+        # GAE saw the critic's values, (B, T), and V(next obs) to bootstrap
         obs = torch.arange(k * T, (k + 1) * T, dtype=torch.float32)  # CountingEnv: obs = step index
         with torch.no_grad():
-            v = result.value(obs[:, None]).double() / scale  # (T,)
-            v_next = result.value(torch.tensor([[float((k + 1) * T)]])).double() / scale
-        assert torch.allclose(g["values"], v.expand(B, T), atol=1e-5)
+            v = result.value(obs[:, None]).double()  # (T,)
+            v_next = result.value(torch.tensor([[float((k + 1) * T)]])).double()
+        assert torch.allclose(g["values"].double(), v.expand(B, T), atol=1e-5)
         assert torch.allclose(torch.as_tensor(g["next_value"]).double(), v_next.expand(B), atol=1e-5)
         assert torch.equal(g["rewards"], torch.ones(B, T, dtype=g["rewards"].dtype))
         assert not g["terminated"].any()
-        # the loss: advantages in the buffers' (t, b) order; targets = (A + V) in V's scale
+        # the loss: advantages in the buffers' (t, b) order; targets = A + V
         adv = g["_out"].T.reshape(-1).float()  # (T*B,)
         assert torch.allclose(loss["advantages"], adv, atol=1e-5)
-        assert torch.allclose(loss["values"].detach(), (v.float() * scale).repeat_interleave(B), atol=1e-5)
-        assert torch.allclose(loss["returns"], loss["values"].detach() + scale * adv, atol=1e-5)
+        assert torch.allclose(loss["values"].detach(), v.float().repeat_interleave(B), atol=1e-5)
+        assert torch.allclose(loss["returns"], loss["values"].detach() + adv, atol=1e-5)
 
 
 def test_a2c_bootstraps_a_time_limit_with_the_value_of_the_final_observation(
@@ -103,8 +101,7 @@ def test_a2c_bootstraps_a_time_limit_with_the_value_of_the_final_observation(
     config = ActorCriticConfig(total_steps=6, n_steps=6, gamma=0.5, lr=0.0, value_lr=0.0, target_return=None)
     result = train_actor_critic(counting_envs(1, 3, truncate=True), config, progress=False)
     with torch.no_grad():
-        scale = 1 - config.gamma if config.value_scale is None else config.value_scale
-        v_final = float(result.value(torch.tensor([[3.0]]))) / scale
+        v_final = float(result.value(torch.tensor([[3.0]])))
     rewards = gae_calls[0]["rewards"][0]  # steps: 1 2 3(cut) dummy 1 2
     assert rewards.tolist() == pytest.approx([1.0, 1.0, 1.0 + 0.5 * v_final, 0.0, 1.0, 1.0])
     assert gae_calls[0]["terminated"][0].tolist() == [False, False, True, False, False, False]
@@ -136,25 +133,21 @@ def test_reinforce_without_a_baseline_weighs_by_the_returns(monkeypatch: pytest.
         assert torch.allclose(loss["weights"], r["_out"].float())
 
 
-@pytest.mark.parametrize("value_scale", [None, 1.0, 0.2])
-def test_reinforce_value_baseline_is_unscaled_before_it_is_subtracted(
-        monkeypatch: pytest.MonkeyPatch, value_scale: float | None) -> None:
-    """V learns value_scale * G; the weights are G - V / value_scale, the value loss's target G * scale."""
+def test_reinforce_value_baseline_is_subtracted_and_fitted_to_the_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """V learns G; the weights are G - V, the value loss's target G."""
     mse_calls = spy(monkeypatch, torch.nn.functional, "mse_loss")
-    result, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="value", value_scale=value_scale)
-    scale = 1.0 - 0.7 if value_scale is None else value_scale
+    result, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="value")
     with torch.no_grad():
         v = result.value(torch.tensor([[0.0], [1.0], [2.0]] * 2))  # (6,), still the initial weights
     for r, loss, mse in zip(returns_calls, loss_calls, mse_calls, strict=True):
         g = r["_out"].float()
-        assert torch.allclose(loss["weights"], g - v / scale, atol=1e-5)
+        assert torch.allclose(loss["weights"], g - v, atol=1e-5)
         assert torch.allclose(mse["input"].detach(), v, atol=1e-6)
-        assert torch.allclose(mse["target"], g * scale, atol=1e-6)
+        assert torch.allclose(mse["target"], g, atol=1e-6)
 
 
-def test_reinforce_moving_average_baseline_is_used_before_it_is_updated(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    _, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="moving_average", ma_decay=0.5)
+def test_reinforce_ema_baseline_is_used_before_it_is_updated(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, returns_calls, loss_calls = _reinforce(monkeypatch, baseline="ema", ema_decay=0.5)
     ma = None
     for r, loss in zip(returns_calls, loss_calls, strict=True):
         g = r["_out"].float()
@@ -221,7 +214,7 @@ def test_dqn_target_network_copies_the_online_one(monkeypatch: pytest.MonkeyPatc
     (q, q_init), (target, _) = nets
     n = len(updates)
     # 22 updates: not a multiple of 5 (the last ones after a sync are q's alone), fewer than 1000
-    assert result.q_network is q and n % 5 != 0 and synced == (n >= target_every), n
+    assert result.policy is q and n % 5 != 0 and synced == (n >= target_every), n
     assert any(not torch.equal(q_init[k], v) for k, v in q.state_dict().items()), "the online net must learn"
     same = all(torch.equal(target.state_dict()[k], v) for k, v in q.state_dict().items())
     if target_every == 1:  # synced after the last update
@@ -235,7 +228,7 @@ def test_dqn_target_network_copies_the_online_one(monkeypatch: pytest.MonkeyPatc
 
 # --- the bandit --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("baseline", ["none", "moving_average", "value"])
+@pytest.mark.parametrize("baseline", ["none", "ema", "value"])
 def test_bandit_baseline_is_used_before_it_is_updated(monkeypatch: pytest.MonkeyPatch, baseline: str) -> None:
     """Each batch's weights are r - b with b from the *previous* batches only (b must not see r)."""
     pulls: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -256,7 +249,7 @@ def test_bandit_baseline_is_used_before_it_is_updated(monkeypatch: pytest.Monkey
     for (contexts, rewards), loss in zip(pulls, loss_calls, strict=True):
         if baseline == "none":
             b = torch.zeros(6)
-        elif baseline == "moving_average":
+        elif baseline == "ema":
             b = torch.full((6,), ma)
             ma += 0.3 * float((rewards - ma).mean())
         else:
@@ -308,7 +301,7 @@ def _changed(net: torch.nn.Module, initial: dict) -> bool:
 def test_a2c_steps_each_network_with_its_own_rate(monkeypatch: pytest.MonkeyPatch, lr: float,
                                                   value_lr: float | None, policy_learns: bool,
                                                   value_learns: bool) -> None:
-    made = _snapshots(monkeypatch, ac_module)
+    made = _snapshots(monkeypatch, history_module)  # the set-up that A2C and PPO share builds them
     config = ActorCriticConfig(total_steps=16, n_steps=8, lr=lr, value_lr=value_lr, target_return=None)
     train_actor_critic(counting_envs(2, 100), config, progress=False)
     assert _changed(*made["CategoricalPolicy"]) == policy_learns
@@ -357,7 +350,7 @@ def test_loops_record_each_episode_at_its_last_real_step(loop: str) -> None:
 def test_dqn_explores_with_probability_epsilon(monkeypatch: pytest.MonkeyPatch, eps: float) -> None:
     adds = spy(monkeypatch, ReplayBuffer, "add")
     config = _dqn_config(total_steps=60, lr=0.0, eps_start=eps, eps_end=eps)
-    q = train_dqn(counting_envs(2, 100), config, progress=False).q_network  # lr 0: q stays as built
+    q = train_dqn(counting_envs(2, 100), config, progress=False).policy  # lr 0: q stays as built
     obs = torch.as_tensor(np.concatenate([c["obs"] for c in adds]))
     actions = np.concatenate([c["actions"] for c in adds])
     greedy = q.act(obs).numpy()
@@ -413,11 +406,11 @@ def test_bandit_draws_come_from_the_generator_passed() -> None:
     noise = torch.randn(5, generator=torch.Generator().manual_seed(2))
     assert torch.allclose(pulled, bandit.means[c, arms] + noise)
     logits = torch.zeros(3, 4, dtype=torch.float64)
-    g = [reinforce_gradients(logits, bandit, 50, "moving_average", lr=0.5, generator=torch.Generator().manual_seed(3))
+    g = [reinforce_gradients(logits, bandit, 50, "ema", lr=0.5, generator=torch.Generator().manual_seed(3))
          for _ in range(2)]
     assert torch.rand(1) == before, "the bandit's draws must not come from torch's global generator"
     assert torch.equal(g[0], g[1]) and g[0].shape == (50, 3, 4) and g[0].dtype == torch.float64
-    other_lr = reinforce_gradients(logits, bandit, 50, "moving_average", lr=0.05,
+    other_lr = reinforce_gradients(logits, bandit, 50, "ema", lr=0.05,
                                    generator=torch.Generator().manual_seed(3))
     assert not torch.equal(g[0], other_lr)
     # K arms even when the highest arm was not drawn

@@ -22,7 +22,7 @@ from rlvae_tutorial.estimators import (
     normalize_advantages,
     score_function_surrogate,
 )
-from rlvae_tutorial.rl import discounted_returns, gae, moving_average_baseline, transition_mask
+from rlvae_tutorial.rl import discounted_returns, ema_baseline, gae, transition_mask
 from rlvae_tutorial.rl.dqn import dqn_targets
 from rlvae_tutorial.rlvae.objective import elbo_reward
 from rlvae_tutorial.vae import VAE, VAEConfig, elbo, gaussian_kl, iwae_bound, log_mean_exp
@@ -195,15 +195,15 @@ def test_leave_one_out_baseline(k: int, b: int, data: st.DataObject) -> None:
 
 
 @given(st.lists(values, min_size=1, max_size=8), st.floats(0, 1), values, st.data())
-def test_moving_average_baseline_sees_only_the_past(r: list[float], decay: float, init: float,
+def test_ema_baseline_sees_only_the_past(r: list[float], decay: float, init: float,
                                                      data: st.DataObject) -> None:
     rewards = torch.tensor(r, dtype=F64)
-    b = moving_average_baseline(rewards, decay, init)
+    b = ema_baseline(rewards, decay, init)
     assert b.shape == rewards.shape and b.dtype == F64 and float(b[0]) == init
     i = data.draw(st.integers(0, len(r) - 1))
     changed = rewards.clone()
     changed[i] += 1.0
-    assert torch.equal(moving_average_baseline(changed, decay, init)[: i + 1], b[: i + 1])
+    assert torch.equal(ema_baseline(changed, decay, init)[: i + 1], b[: i + 1])
     if decay == 0.0 and len(r) > 1:
         assert torch.equal(b[1:], rewards[:-1])  # the previous reward
     lo, hi = min(r + [init]), max(r + [init])

@@ -10,9 +10,9 @@ from rlvae_tutorial.rl import (
     Bandit,
     BanditConfig,
     book_bandit,
+    ema_baseline,
     exact_gradient,
     expected_reward,
-    moving_average_baseline,
     reinforce_gradients,
     softmax_score,
     train_bandit,
@@ -52,14 +52,14 @@ def test_baselines_cut_the_variance() -> None:
         b: reinforce_gradients(logits, bandit, 20_000, b, generator=torch.Generator().manual_seed(5)).var(0).sum()
         for b in BANDIT_BASELINES
     }
-    assert var["none"] > 2 * var["moving_average"] > 2 * var["value"]
+    assert var["none"] > 2 * var["ema"] > 2 * var["value"]
 
 
 def test_a_baseline_that_sees_the_current_reward_is_biased() -> None:
-    # The point of moving_average_baseline's "past rewards only": b_i = r_i would zero the estimate.
+    # The point of ema_baseline's "past rewards only": b_i = r_i would zero the estimate.
     r = torch.tensor([1.0, 3.0, 5.0])
-    assert torch.allclose(moving_average_baseline(r, 0.5), torch.tensor([0.0, 0.5, 1.75]))
-    assert torch.allclose(moving_average_baseline(r, 0.5, init=2.0), torch.tensor([2.0, 1.5, 2.25]))
+    assert torch.allclose(ema_baseline(r, 0.5), torch.tensor([0.0, 0.5, 1.75]))
+    assert torch.allclose(ema_baseline(r, 0.5, init=2.0), torch.tensor([2.0, 1.5, 2.25]))
     v = learned_value_baseline(torch.tensor([0, 1, 0, 1]), torch.tensor([2.0, 4.0, 6.0, 8.0]), 2, lr=0.5)
     assert torch.allclose(v, torch.tensor([0.0, 0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match="baseline must be one of"):

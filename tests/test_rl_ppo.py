@@ -99,9 +99,9 @@ def test_train_ppo_calls_gae_with_the_configs_gamma_and_lambda(monkeypatch: pyte
     calls: list = []
     real = ppo_module.gae
 
-    def spy(rewards, values, next_value, terminated, gamma, lam):  # noqa: ANN001, ANN202
-        calls.append((tuple(rewards.shape), terminated.clone(), rewards.clone(), gamma, lam))
-        return real(rewards, values, next_value, terminated, gamma, lam)
+    def spy(rewards, values, next_value, terminated, gamma, gae_lambda):  # noqa: ANN001, ANN202
+        calls.append((tuple(rewards.shape), terminated.clone(), rewards.clone(), gamma, gae_lambda))
+        return real(rewards, values, next_value, terminated, gamma, gae_lambda)
 
     monkeypatch.setattr(ppo_module, "gae", spy)
     config = PPOConfig(total_steps=24, n_envs=1, n_steps=8, minibatches=2, gamma=0.7, gae_lambda=0.3,

@@ -48,11 +48,11 @@ def test_gae_by_hand() -> None:
     r = torch.tensor([1.0, 1.0, 1.0])
     v = torch.tensor([0.5, 0.5, 0.5])
     # delta_t = 1 + 0.9 * 0.5 - 0.5 = 0.95; gamma * lam = 0.72
-    a = gae(r, v, 0.5, None, gamma=0.9, lam=0.8)
+    a = gae(r, v, 0.5, None, gamma=0.9, gae_lambda=0.8)
     assert torch.allclose(a, torch.tensor([0.95 + 0.72 * (0.95 + 0.72 * 0.95), 0.95 + 0.72 * 0.95, 0.95]))
     # Episode ends at t = 1: delta_1 = 1 - 0.5 = 0.5 and A_1 does not see t = 2.
     done = torch.tensor([False, True, False])
-    a = gae(r, v, 0.5, done, gamma=0.9, lam=0.8)
+    a = gae(r, v, 0.5, done, gamma=0.9, gae_lambda=0.8)
     assert torch.allclose(a, torch.tensor([0.95 + 0.72 * 0.5, 0.5, 0.95]))
 
 
@@ -70,5 +70,5 @@ def test_gae_limits_match_returns_and_td_errors() -> None:
 def test_gae_errors() -> None:
     with pytest.raises(ValueError, match="values must be a tensor shaped like rewards"):
         gae(torch.zeros(3), torch.zeros(4), 0.0, None, 0.9, 0.9)
-    with pytest.raises(ValueError, match=r"lam must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"gae_lambda must be in \[0, 1\]"):
         gae(torch.zeros(3), torch.zeros(3), 0.0, None, 0.9, 1.1)

@@ -107,13 +107,13 @@ def test_gymnasium_next_step_autoreset_is_what_we_mask() -> None:
 
 def _capture_reinforce_batches(monkeypatch: pytest.MonkeyPatch) -> list:
     batches: list = []
-    real = reinforce_module._update
+    real = reinforce_module.episode_batch
 
     def spy(batch, *args, **kwargs):  # noqa: ANN001, ANN202
         batches.extend(batch)
         return real(batch, *args, **kwargs)
 
-    monkeypatch.setattr(reinforce_module, "_update", spy)
+    monkeypatch.setattr(reinforce_module, "episode_batch", spy)
     return batches
 
 
@@ -134,9 +134,7 @@ def test_reinforce_drops_dummy_steps_and_keeps_final_obs(monkeypatch: pytest.Mon
             assert ep.truncated_obs is None
 
 
-@pytest.mark.parametrize("value_scale", [None, 1.0])
-def test_reinforce_bootstraps_truncated_episodes_with_the_value(monkeypatch: pytest.MonkeyPatch,
-                                                                value_scale: float | None) -> None:
+def test_reinforce_bootstraps_truncated_episodes_with_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list = []
     real = reinforce_module.discounted_returns
 
@@ -146,10 +144,10 @@ def test_reinforce_bootstraps_truncated_episodes_with_the_value(monkeypatch: pyt
 
     monkeypatch.setattr(reinforce_module, "discounted_returns", spy)
     config = ReinforceConfig(total_steps=6, episodes_per_update=2, target_return=None, gamma=0.5, lr=0.0,
-                             value_lr=0.0, value_scale=value_scale)
+                             value_lr=0.0)
     result = train_reinforce(counting_envs(2, 3, truncate=True), config, progress=False)
-    with torch.no_grad():  # V learns value_scale * G (None: 1 - gamma); the bootstrap needs G's units
-        v_final = float(result.value(torch.tensor([[3.0]]))) / (1 - 0.5 if value_scale is None else value_scale)
+    with torch.no_grad():  # V learns G itself
+        v_final = float(result.value(torch.tensor([[3.0]])))
     assert torch.allclose(seen[0], torch.tensor([1.0, 1.0, 1.0 + 0.5 * v_final] * 2, dtype=torch.float64))
 
 
@@ -159,9 +157,9 @@ def test_actor_critic_masks_dummy_steps_and_bootstraps(monkeypatch: pytest.Monke
     calls: list = []
     real = ac_module.gae
 
-    def spy(rewards, values, next_value, terminated, gamma, lam):  # noqa: ANN001, ANN202
+    def spy(rewards, values, next_value, terminated, gamma, gae_lambda):  # noqa: ANN001, ANN202
         calls.append((rewards.clone(), terminated.clone()))
-        return real(rewards, values, next_value, terminated, gamma, lam)
+        return real(rewards, values, next_value, terminated, gamma, gae_lambda)
 
     monkeypatch.setattr(ac_module, "gae", spy)
     config = ActorCriticConfig(total_steps=24, n_steps=8, gamma=0.5, target_return=None)
@@ -173,7 +171,7 @@ def test_actor_critic_masks_dummy_steps_and_bootstraps(monkeypatch: pytest.Monke
     else:
         assert terminated[0].tolist() == [False, False, True, False, False, True, False, False]
         assert len(calls) == 3
-    assert rewards[0, 2] > 1.0  # truncated: 1 + gamma * V(final obs) (V > 0 here: scale > 0)
+    assert rewards[0, 2] > 1.0  # truncated: 1 + gamma * V(final obs) (V > 0 here)
     assert history.env_steps == 24 and all(r == 3.0 for r in history.episode_returns)
 
 
@@ -225,12 +223,10 @@ def test_reinforce_with_value_baseline_solves_cartpole() -> None:
 
 
 @pytest.mark.parametrize("truncate", [False, True])
-@pytest.mark.parametrize("value_scale", [None, 1.0])
 def test_actor_critic_trains_on_gae_advantages_and_value_targets(monkeypatch: pytest.MonkeyPatch,
-                                                                 truncate: bool, value_scale: float | None) -> None:
+                                                                 truncate: bool) -> None:
     """With frozen networks (lr 0), the loss must see, for every real step, the GAE(gamma, lambda)
-    advantage of that step computed by hand from the critic, and the value target A + V, on the
-    critic's own (scaled) units."""
+    advantage of that step computed by hand from the critic, and the value target A + V."""
     seen: list = []
     real = ac_module.actor_critic_loss
 
@@ -241,11 +237,10 @@ def test_actor_critic_trains_on_gae_advantages_and_value_targets(monkeypatch: py
     monkeypatch.setattr(ac_module, "actor_critic_loss", spy)
     gamma, lam = 0.5, 0.25
     config = ActorCriticConfig(total_steps=12, n_steps=8, gamma=gamma, gae_lambda=lam, lr=0.0, value_lr=0.0,
-                               target_return=None, value_scale=value_scale)
+                               target_return=None)
     result = train_actor_critic(counting_envs(2, 3, truncate=truncate), config, progress=False)
-    scale = 1 - gamma if value_scale is None else value_scale
     with torch.no_grad():
-        V = (result.value(torch.arange(4.0).view(4, 1)) / scale).double()  # V(s) for s = 0..3, return units
+        V = result.value(torch.arange(4.0).view(4, 1)).double()  # V(s) for s = 0..3
     # One episode is s = 0, 1, 2 (reward 1 each); after s = 2 it ends (terminated: nothing follows;
     # truncated: bootstrapped with V(final obs 3)).
     delta = [1 + gamma * V[1] - V[0], 1 + gamma * V[2] - V[1], 1 + (gamma * V[3] if truncate else 0.0) - V[2]]
@@ -257,14 +252,14 @@ def test_actor_critic_trains_on_gae_advantages_and_value_targets(monkeypatch: py
     adv, values, targets = seen[0]
     assert len(adv) == 12
     assert torch.allclose(adv.view(2, 3, 2).permute(0, 2, 1).reshape(4, 3), expected.expand(4, 3), atol=1e-5)
-    assert torch.allclose(targets, (adv + values / scale) * scale, atol=1e-5)
+    assert torch.allclose(targets, adv + values, atol=1e-5)
 
 
 @pytest.mark.parametrize("algo", ["reinforce", "a2c"])
 def test_a_fresh_critic_predicts_returns_of_the_size_of_early_returns(algo: str) -> None:
-    """With the default value scale, an untrained critic's outputs, read in units of the return,
-    must be small next to CartPole's early returns (~20): with scale 1 - gamma they stood for
-    returns up to ~20 (each output unit is 1 / (1 - gamma) = 100 units of return), and the first
+    """An untrained critic's outputs must be small next to CartPole's early returns (~20): a critic
+    of returns scaled by 1 - gamma (an option this package once had) read its outputs as returns
+    up to ~20 (each output unit stood for 1 / (1 - gamma) = 100 units of return), and the first
     advantages were the critic's noise."""
     envs = gym.make_vec("CartPole-v1", num_envs=2)
     if algo == "reinforce":
@@ -273,8 +268,7 @@ def test_a_fresh_critic_predicts_returns_of_the_size_of_early_returns(algo: str)
     else:
         config = ActorCriticConfig(total_steps=50, lr=0.0, value_lr=0.0, target_return=None)
         value = train_actor_critic(envs, config, progress=False).value
-    scale = 1 - config.gamma if config.value_scale is None else config.value_scale
     obs = torch.as_tensor(np.random.default_rng(0).normal(0.0, 0.1, (256, 4)), dtype=torch.float32)
     with torch.no_grad():
-        v = value(obs) / scale  # in return units
+        v = value(obs)  # in return units
     assert v.abs().max() < 10.0, f"a fresh critic predicts returns up to {float(v.abs().max()):.0f}"

@@ -11,31 +11,41 @@ import torch
 from torch import Tensor, nn
 
 from rlvae_tutorial.dtypes import as_floats
-from rlvae_tutorial.vae.models import mlp
+from rlvae_tutorial.nets import mlp
 
 
-def ema_update(value: Tensor, target: Tensor, decay: float) -> Tensor:
-    """One step of an exponential moving average: decay * value + (1 - decay) * target."""
-    if not 0.0 <= decay < 1.0:
-        raise ValueError(f"decay must be in [0, 1), got {decay}")
-    value, target = as_floats(value, target)
+def ema_update(value: Tensor | float, target: Tensor | float, decay: float) -> Tensor | float:
+    """One step of an exponential moving average: decay * value + (1 - decay) * target.
+
+    The package's one moving-average formula: the bandit's :func:`~rlvae_tutorial.rl.bandit.ema_baseline`,
+    REINFORCE's ``baseline="ema"`` and the RL+VAE estimators' :class:`EMABaseline` all step it.
+    Tensors (any broadcastable shapes) or plain floats (for a fast loop over a stream of rewards);
+    ``decay = 1`` never moves (allowed here, where a stream has a given start).
+    """
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(f"decay must be in [0, 1], got {decay}")
+    if isinstance(value, Tensor) or isinstance(target, Tensor):
+        value, target = as_floats(torch.as_tensor(value), torch.as_tensor(target))
     return decay * value + (1.0 - decay) * target
 
 
 class EMABaseline(nn.Module):
     """b = an exponential moving average of the mean reward: one number for every input.
 
-    ``forward()`` returns the current value (a 0-dim tensor, 0 before the first update);
-    ``update(rewards)`` folds in the mean of a batch of rewards (the first batch sets the value
-    directly, so the average does not start from 0).  Call ``update`` after using the value.
+    ``forward()`` returns the current value (a 0-dim tensor of ``dtype``); ``update(rewards)`` folds
+    in the mean of a batch of rewards with :func:`ema_update`.  Without ``init`` the value is 0
+    before the first update and the first batch sets it directly (so the average does not start
+    from 0); with ``init`` it starts there and every batch is averaged in.  Call ``update`` after
+    using the value, so that b never depends on the rewards it is subtracted from.
     """
 
-    def __init__(self, decay: float = 0.9) -> None:
+    def __init__(self, decay: float = 0.9, *, init: float | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {decay}")
-        self.decay = decay
-        self.register_buffer("value", torch.zeros(()))
+        self.decay, self.starts_at_init = decay, init is not None
+        self.register_buffer("value", torch.full((), 0.0 if init is None else float(init), dtype=dtype))
         self.register_buffer("count", torch.zeros((), dtype=torch.long))
 
     def forward(self) -> Tensor:
@@ -44,7 +54,8 @@ class EMABaseline(nn.Module):
     @torch.no_grad()
     def update(self, rewards: Tensor) -> None:
         target = rewards.detach().mean().to(self.value.dtype)
-        self.value.copy_(target if self.count == 0 else ema_update(self.value, target, self.decay))
+        first = self.count == 0 and not self.starts_at_init
+        self.value.copy_(target if first else ema_update(self.value, target, self.decay))
         self.count += 1
 
 

@@ -16,7 +16,7 @@ from torch import Tensor
 from rlvae_tutorial.exercises.common import call, diagnose, expect_tensor
 from rlvae_tutorial.exercises.guard import exercise
 from rlvae_tutorial.rl.actor_critic import actor_critic_loss
-from rlvae_tutorial.rl.bandit import moving_average_baseline, softmax_score
+from rlvae_tutorial.rl.bandit import ema_baseline, softmax_score
 from rlvae_tutorial.rl.reinforce import reinforce_loss
 from rlvae_tutorial.rl.returns import discounted_returns, gae
 from rlvae_tutorial.rl.rollout import transition_mask
@@ -168,23 +168,23 @@ def check_softmax_score(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     ], "on random logits")
 
 
-@exercise("moving_average_baseline", "rlvae_tutorial.rl.bandit:moving_average_baseline")
-def check_moving_average_baseline(fn: Callable[[Tensor, float], Tensor]) -> None:
+@exercise("ema_baseline", "rlvae_tutorial.rl.bandit:ema_baseline")
+def check_ema_baseline(fn: Callable[[Tensor, float], Tensor]) -> None:
     """``fn(rewards (n,), decay) -> (n,)``: b_0 = 0, b_{i+1} = decay b_i + (1 - decay) r_i."""
     r = torch.randn(8, generator=_rng(4)) + 3.0
-    out = expect_tensor(call(fn, r, 0.8, name="moving_average_baseline"), (8,), "moving_average_baseline")
-    late = moving_average_baseline(torch.cat([r, r[:1]]), 0.8)[1:]  # b_i already includes r_i
-    diagnose("moving_average_baseline", out, moving_average_baseline(r, 0.8), [
+    out = expect_tensor(call(fn, r, 0.8, name="ema_baseline"), (8,), "ema_baseline")
+    late = ema_baseline(torch.cat([r, r[:1]]), 0.8)[1:]  # b_i already includes r_i
+    diagnose("ema_baseline", out, ema_baseline(r, 0.8), [
         (lambda: late, "b_i must use only the PAST rewards r_0..r_{i-1}: a baseline that sees r_i depends "
          "on the action of round i and biases the gradient"),
-        (lambda: moving_average_baseline(r, 0.2), "decay is the weight of the OLD average: "
+        (lambda: ema_baseline(r, 0.2), "decay is the weight of the OLD average: "
          "b <- decay * b + (1 - decay) * r"),
     ], "on random rewards (start from b_0 = 0)")
 
 
 @exercise("gae", "rlvae_tutorial.rl.returns:gae")
 def check_gae(fn: Callable[..., Tensor]) -> None:
-    """``fn(rewards, values, next_value, terminated, gamma, lam) -> advantages``, ``(B, T)``."""
+    """``fn(rewards, values, next_value, terminated, gamma, gae_lambda) -> advantages``, ``(B, T)``."""
     g = _rng(5)
     r, v = torch.randn(3, 6, generator=g), torch.randn(3, 6, generator=g)
     nv, done = torch.randn(3, generator=g), torch.rand(3, 6, generator=g) < 0.25
@@ -196,8 +196,8 @@ def check_gae(fn: Callable[..., Tensor]) -> None:
          "multiply both V(s_{t+1}) and A_{t+1} by (1 - terminated[t])"),
         (lambda: gae(r, v, 0.0, done, 0.9, 0.8), "bootstrap the last step with next_value, V(s_T)"),
         (lambda: gae(r, v, nv, done, 0.9, 0.8) + v, "return the advantages A_t, not the value targets A_t + V(s_t)"),
-        (lambda: gae(r, v, nv, done, 0.9, 1.0), "the TD errors are summed with weights (gamma * lam)^k, not gamma^k"),
-        (lambda: r + 0.9 * (~done) * v_next - v, "that is the one-step TD error (lam = 0); sum the later ones too"),
+        (lambda: gae(r, v, nv, done, 0.9, 1.0), "the TD errors are summed with weights (gamma * gae_lambda)^k, not gamma^k"),
+        (lambda: r + 0.9 * (~done) * v_next - v, "that is the one-step TD error (gae_lambda = 0); sum the later ones too"),
     ], "on random (3, 6) inputs")
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlvae_tutorial.vae.models import mlp
+from rlvae_tutorial.nets import mlp
 
 
 class MLPClassifier(nn.Module):

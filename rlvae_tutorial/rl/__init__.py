@@ -7,34 +7,43 @@ work:
 - :mod:`~rlvae_tutorial.rl.tabular`: value iteration, policy evaluation, Q-learning;
 - :mod:`~rlvae_tutorial.rl.policies`: policies returning ``torch.distributions``, value functions;
 - :mod:`~rlvae_tutorial.rl.bandit`: the bandit, its exact gradient, REINFORCE estimates, baselines;
-- :mod:`~rlvae_tutorial.rl.rollout`: vector-env checks, autoreset handling, evaluation, history;
+- :mod:`~rlvae_tutorial.rl.rollout`: vector-env checks, autoreset handling, rollouts, evaluation;
+- :mod:`~rlvae_tutorial.rl.history`: every trainer's history and result, the evaluation clock;
 - :mod:`~rlvae_tutorial.rl.reinforce`: REINFORCE on vector envs;
 - :mod:`~rlvae_tutorial.rl.actor_critic`: A2C with GAE on vector envs;
-- :mod:`~rlvae_tutorial.rl.ppo`: PPO with the clipped surrogate on vector envs.
+- :mod:`~rlvae_tutorial.rl.ppo`: PPO with the clipped surrogate on vector envs;
+- :mod:`~rlvae_tutorial.rl.dqn`: deep Q-learning with replay and a target network.
 """
 
-from rlvae_tutorial.rl.actor_critic import ActorCriticConfig, actor_critic_loss, train_actor_critic
+from rlvae_tutorial.nets import mlp
+from rlvae_tutorial.rl.actor_critic import (
+    ActorCriticConfig,
+    a2c_update,
+    actor_critic_loss,
+    train_actor_critic,
+)
 from rlvae_tutorial.rl.bandit import (
     Bandit,
     BanditConfig,
     book_bandit,
+    ema_baseline,
     exact_gradient,
     expected_reward,
-    moving_average_baseline,
     reinforce_gradients,
     softmax_score,
     train_bandit,
 )
-from rlvae_tutorial.rl.policies import CategoricalPolicy, TabularSoftmaxPolicy, ValueFunction, mlp
+from rlvae_tutorial.rl.history import TrainHistory, TrainResult
+from rlvae_tutorial.rl.policies import CategoricalPolicy, TabularSoftmaxPolicy, ValueFunction
 from rlvae_tutorial.rl.ppo import PPOConfig, ppo_clip_loss, train_ppo
 from rlvae_tutorial.rl.reinforce import (
     ReinforceConfig,
-    TrainResult,
     reinforce_loss,
+    reinforce_update,
     train_reinforce,
 )
 from rlvae_tutorial.rl.returns import discounted_returns, gae
-from rlvae_tutorial.rl.rollout import TrainHistory, evaluate, transition_mask
+from rlvae_tutorial.rl.rollout import evaluate, transition_mask
 from rlvae_tutorial.rl.tabular import (
     QLearningConfig,
     bellman_backup,
@@ -57,16 +66,17 @@ __all__ = [
     "TrainHistory",
     "TrainResult",
     "ValueFunction",
+    "a2c_update",
     "actor_critic_loss",
     "bellman_backup",
     "book_bandit",
     "discounted_returns",
     "evaluate",
+    "ema_baseline",
     "exact_gradient",
     "expected_reward",
     "gae",
     "mlp",
-    "moving_average_baseline",
     "optimal_actions",
     "policy_evaluation",
     "ppo_clip_loss",
@@ -74,6 +84,7 @@ __all__ = [
     "q_learning_update",
     "reinforce_gradients",
     "reinforce_loss",
+    "reinforce_update",
     "softmax_score",
     "train_actor_critic",
     "train_bandit",

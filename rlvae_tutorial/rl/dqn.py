@@ -14,7 +14,6 @@ transition and is never stored; a truncated episode's last transition bootstraps
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,11 +25,11 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from rlvae_tutorial.dtypes import as_floats
-from rlvae_tutorial.rl.policies import _check_obs, mlp
+from rlvae_tutorial.nets import mlp
+from rlvae_tutorial.rl.history import EvalClock, TrainHistory, TrainResult
+from rlvae_tutorial.rl.policies import _check_obs
 from rlvae_tutorial.rl.rollout import (
-    TrainHistory,
     dummy_mask,
-    evaluate,
     final_observations,
     prepare_training,
     to_tensor,
@@ -170,42 +169,44 @@ class ReplayBuffer:
         return tuple(torch.as_tensor(a, device=device) for a in arrays)
 
 
-@dataclass
-class DQNResult:
-    """The trained Q-network and the run's history (``eval_*``: greedy evaluations)."""
+def dqn_update(q: QNetwork, target: QNetwork, opt: torch.optim.Optimizer, batch: tuple[Tensor, ...],
+               config: DQNConfig) -> Tensor:
+    """One DQN step on a replayed minibatch ``(s, a, r, s', terminated)``, each with a leading ``(N,)``.
 
-    q_network: QNetwork
-    history: TrainHistory
+    Targets from the frozen ``target`` network (double DQN: the online ``q`` picks the next action),
+    Huber loss on Q(s, a), one Adam step with the gradient norm clipped.  Returns the loss.
+    """
+    s, a, r, s_next, term = batch
+    with torch.no_grad():
+        online_next = q(s_next) if config.double else None
+        y = dqn_targets(r, target(s_next), term, config.gamma, online_next)  # (N,)
+    loss = dqn_loss(q(s), a, y)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"the DQN loss is {loss.item()}; lower DQNConfig.lr ({config.lr}) or set max_grad_norm")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.max_grad_norm is not None:
+        nn.utils.clip_grad_norm_(q.parameters(), config.max_grad_norm)
+    opt.step()
+    return loss.detach()
 
 
 def train_dqn(envs: VectorEnv, config: DQNConfig = DQNConfig(), *, seed: int = 0,
               eval_envs: VectorEnv | None = None, device: torch.device | str | None = None,
-              progress: bool = True, desc: str = "DQN") -> DQNResult:
+              progress: bool = True, desc: str = "DQN") -> TrainResult:
     """Train a Q-network by DQN on ``envs`` (flat Box observations, Discrete actions).
 
     Every ``config.eval_every`` env steps (and once before training) the greedy policy plays one
     episode in each sub-env of ``eval_envs``, reset with the same seed every time (the same start
     states), and the mean return goes to ``history.eval_means``.  Deterministic for a given
-    ``seed`` on the CPU (torch's global RNG is left as it was).
+    ``seed`` on the CPU (torch's global RNG is left as it was).  The result's ``policy`` is the
+    Q-network (its ``act`` is the greedy action); ``value`` is ``None``.
     """
     obs_dim, n_actions, device, mode = prepare_training(envs, eval_envs, device)
     B = envs.num_envs
     rng = np.random.default_rng(seed)
     history = TrainHistory()
     buffer = ReplayBuffer(min(config.buffer_size, config.total_steps + B), obs_dim)
-
-    def evaluate_now() -> None:
-        if eval_envs is None:
-            return
-        start = time.perf_counter()
-        returns = evaluate(q, eval_envs, seed=seed + 10_000)
-        history.eval_steps.append(history.env_steps)
-        history.eval_means.append(float(returns.mean()))
-        history.eval_stds.append(float(returns.std()))
-        bar.set_postfix(eval=f"{returns.mean():.2f}", refresh=False)
-        nonlocal eval_seconds
-        eval_seconds += time.perf_counter() - start
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         q = QNetwork(obs_dim, n_actions, config.hidden).to(device)
@@ -213,9 +214,8 @@ def train_dqn(envs: VectorEnv, config: DQNConfig = DQNConfig(), *, seed: int = 0
         target.load_state_dict(q.state_dict())
         opt = torch.optim.Adam(q.parameters(), lr=config.lr)
         bar = tqdm(total=config.total_steps, desc=desc, disable=not progress)
-        eval_seconds, clock, cpu_clock = 0.0, time.perf_counter(), time.process_time()
-        evaluate_now()
-        next_eval = config.eval_every
+        clock = EvalClock(history, eval_envs, config.eval_every, None, seed, bar, same_starts=True, at_start=True)
+        clock.check(q)
         obs, _ = envs.reset(seed=seed)
         prev_done = np.zeros(B, dtype=bool)
         ep_return = np.zeros(B)
@@ -239,29 +239,12 @@ def train_dqn(envs: VectorEnv, config: DQNConfig = DQNConfig(), *, seed: int = 0
             bar.update(int(valid.sum()))
             if buffer.size >= config.learning_starts:
                 for _ in range(config.updates_per_step):
-                    s, a, r, s_next, term = buffer.sample(config.batch_size, rng, device)
-                    with torch.no_grad():
-                        online_next = q(s_next) if config.double else None
-                        y = dqn_targets(r, target(s_next), term, config.gamma, online_next)
-                    loss = dqn_loss(q(s), a, y)
-                    if not torch.isfinite(loss):
-                        raise FloatingPointError(
-                            f"the DQN loss is {loss.item()} after {history.env_steps} env steps; lower "
-                            f"DQNConfig.lr ({config.lr}) or set max_grad_norm")
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if config.max_grad_norm is not None:
-                        nn.utils.clip_grad_norm_(q.parameters(), config.max_grad_norm)
-                    opt.step()
+                    loss = dqn_update(q, target, opt, buffer.sample(config.batch_size, rng, device), config)
                     n_updates += 1
                     if n_updates % config.target_every == 0:
                         target.load_state_dict(q.state_dict())
                 if n_updates % 50 == 0:
-                    history.updates.append({"env_steps": history.env_steps, "loss": float(loss.detach())})
-            if history.env_steps >= next_eval:
-                evaluate_now()
-                next_eval += config.eval_every
-        bar.close()
-        history.train_seconds = time.perf_counter() - clock - eval_seconds
-        history.train_cpu_seconds = time.process_time() - cpu_clock
-    return DQNResult(q, history)
+                    history.updates.append({"env_steps": history.env_steps, "loss": float(loss)})
+            clock.check(q)
+        clock.finish()
+    return TrainResult(q, None, history)

@@ -13,25 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Categorical
 
-
-def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.Tanh, out_gain: float = 1.0) -> nn.Sequential:
-    """A multilayer perceptron ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
-
-    Weights are orthogonal (gain sqrt(2) inside, ``out_gain`` on the last layer), biases zero, as in
-    CleanRL: a small ``out_gain`` (0.01) makes a fresh policy nearly uniform.
-    """
-    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-        raise ValueError(f"sizes must list at least an input and an output size, all >= 1, got {sizes}")
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layer = nn.Linear(int(n_in), int(n_out))
-        last = i == len(sizes) - 2
-        nn.init.orthogonal_(layer.weight, gain=out_gain if last else 2**0.5)
-        nn.init.zeros_(layer.bias)
-        layers.append(layer)
-        if not last:
-            layers.append(activation())
-    return nn.Sequential(*layers)
+from rlvae_tutorial.nets import mlp
 
 
 def _check_obs(obs: Tensor, obs_dim: int, who: str) -> None:

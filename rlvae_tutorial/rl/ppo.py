@@ -22,21 +22,12 @@ import gymnasium as gym
 import torch
 from gymnasium.vector import VectorEnv
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.estimators.score_function import normalize_advantages
-from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
-from rlvae_tutorial.rl.reinforce import TrainResult
+from rlvae_tutorial.rl.history import TrainResult, actor_critic_run
 from rlvae_tutorial.rl.returns import gae
-from rlvae_tutorial.rl.rollout import (
-    EnvState,
-    EvalClock,
-    TrainHistory,
-    collect_rollout,
-    prepare_training,
-    to_tensor,
-)
+from rlvae_tutorial.rl.rollout import to_tensor
 
 
 @dataclass(frozen=True)
@@ -123,56 +114,39 @@ def ppo_clip_loss(new_log_probs: Tensor, old_log_probs: Tensor, advantages: Tens
     return -surrogate.mean(), stats
 
 
-def train_ppo(
-    envs: VectorEnv | str,
-    config: PPOConfig = PPOConfig(),
-    *,
-    seed: int = 0,
-    eval_envs: VectorEnv | None = None,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-) -> TrainResult:
+def train_ppo(envs: VectorEnv | str, config: PPOConfig = PPOConfig(), *, seed: int = 0,
+              eval_envs: VectorEnv | None = None, device: torch.device | str | None = None,
+              progress: bool = True) -> TrainResult:
     """Train a policy and a critic by PPO on ``envs`` (a vector env with ``config.n_envs`` sub-envs,
-    or a gymnasium id to make one) with flat Box obs and Discrete actions.
-
-    Deterministic for a given ``seed`` on the CPU (torch's global RNG is left as it was).
-    """
+    or a gymnasium id to make one) with flat Box obs and Discrete actions; reproducible by ``seed``."""
     if isinstance(envs, str):
         envs = gym.make_vec(envs, num_envs=config.n_envs)
     if envs.num_envs != config.n_envs:
         raise ValueError(f"envs has {envs.num_envs} sub-envs but config.n_envs is {config.n_envs}; "
                          "pass dataclasses.replace(config, n_envs=envs.num_envs)")
-    obs_dim, n_actions, device, mode = prepare_training(envs, eval_envs, device)
     T, B, c = config.n_steps, envs.num_envs, config
-    history = TrainHistory()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        policy = CategoricalPolicy(obs_dim, n_actions, c.hidden).to(device)
-        value = ValueFunction(obs_dim, c.hidden).to(device)
+    with actor_critic_run(envs, c, seed=seed, eval_envs=eval_envs, device=device, progress=progress,
+                          desc="ppo") as run:
+        policy, value, history, device = run.policy, run.value, run.history, run.device
         params = [*policy.parameters(), *value.parameters()]
         opt = torch.optim.Adam(params, lr=c.lr, eps=1e-5)
-        state = EnvState.reset(envs, seed)
-        bar = tqdm(total=c.total_steps, desc="ppo", disable=not progress)
-        clock = EvalClock(history, eval_envs, c.eval_every, c.target_return, seed, bar)
         while history.env_steps < c.total_steps:
             if c.anneal_lr:
                 opt.param_groups[0]["lr"] = c.lr * (1 - history.env_steps / c.total_steps)
-            before = history.env_steps
-            ro = collect_rollout(envs, policy, value, state, T, c.gamma, history, mode, device)
-            bar.update(history.env_steps - before)
+            ro = run.collect(T, c.gamma)
             valid = torch.as_tensor(ro.valid.reshape(-1)).nonzero().squeeze(-1)  # real steps of T*B
             if len(valid) < c.minibatches:  # only autoreset steps: an empty minibatch's loss is NaN
                 history.skipped_updates += 1
                 continue
-            obs = to_tensor(ro.obs.reshape(T * B, obs_dim), device)[valid]
-            actions = torch.as_tensor(ro.actions.reshape(-1), device=device)[valid]
+            all_obs = to_tensor(ro.obs.reshape(T * B, -1), device)  # (T*B, D), row t*B + b
+            obs, actions = all_obs[valid], torch.as_tensor(ro.actions.reshape(-1), device=device)[valid]
             with torch.no_grad():  # the data's policy and critic, frozen for the epochs
                 old_log_probs = policy(obs).log_prob(actions)
-                v = value(to_tensor(ro.obs.reshape(T * B, obs_dim), device)).double().view(T, B).cpu()
-                adv = gae(torch.as_tensor(ro.rewards.T), v.T, value(to_tensor(ro.next_obs, device)).double().cpu(),
-                          torch.as_tensor(ro.dones.T), c.gamma, c.gae_lambda)  # (B, T)
-                adv = adv.T.reshape(-1)[valid].float().to(device)  # (N,) real steps, (t, b) order
-                returns = adv + v.reshape(-1)[valid].float().to(device)
+                v = value(all_obs)  # (T*B,)
+                adv = gae(torch.as_tensor(ro.rewards).T, v.view(T, B).T, value(to_tensor(ro.next_obs, device)),
+                          torch.as_tensor(ro.dones).T, c.gamma, c.gae_lambda)  # (B, T): time on gae's last axis
+                adv = adv.T.reshape(-1)[valid].to(device, torch.float32)  # (N,) real steps, (t, b) order
+                returns = adv + v[valid]
             for _ in range(c.epochs):
                 for mb in torch.randperm(len(valid)).tensor_split(c.minibatches):
                     dist = policy(obs[mb])
@@ -190,7 +164,6 @@ def train_ppo(
             history.updates.append({"env_steps": history.env_steps, "loss": float(loss.detach()),
                                     "value_loss": float(v_loss.detach()), "entropy": float(entropy.detach()),
                                     **stats})
-            if clock.check(policy):
+            if run.clock.check(policy):
                 break
-        clock.finish()
-    return TrainResult(policy, value, history)
+    return run.result()

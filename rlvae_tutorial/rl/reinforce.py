@@ -21,36 +21,33 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from rlvae_tutorial.dtypes import as_floats
+from rlvae_tutorial.estimators.baselines import EMABaseline
+from rlvae_tutorial.rl.history import EvalClock, TrainHistory, TrainResult
 from rlvae_tutorial.rl.policies import CategoricalPolicy, ValueFunction
 from rlvae_tutorial.rl.returns import discounted_returns
 from rlvae_tutorial.rl.rollout import (
-    EvalClock,
-    TrainHistory,
     dummy_mask,
     final_observations,
     prepare_training,
     to_tensor,
 )
 
-BASELINES = ("none", "moving_average", "value")
+BASELINES = ("none", "ema", "value")
+Baseline = EMABaseline | tuple[ValueFunction, torch.optim.Optimizer] | None
 
 
 @dataclass(frozen=True)
 class ReinforceConfig:
     """REINFORCE's settings; the defaults are the book's CartPole-v1 ones.
 
-    ``baseline``: ``"none"``, ``"moving_average"`` (an exponential average of past returns with
-    factor ``ma_decay``) or ``"value"`` (a learned V(s)).  ``scale_advantages`` divides the weights
-    ``G_t - b_t`` of an update by their standard deviation (a step-size change, not a baseline);
-    ``center_advantages`` subtracts their mean, a batch-mean baseline that includes each weight's
-    own value (a bias of order 1/N for N independent weights, larger within episodes): turn it off
-    when comparing baselines, so that ``baseline="none"`` means none.
-    ``value_scale``: V learns ``value_scale * G_t`` (``None`` -> ``1 - gamma``).  The default 1 (plain
-    returns, as in CleanRL and Stable-Baselines3) matters when the weights are not centred: with
-    ``1 - gamma`` every unit of a fresh critic's output stands for 100 units of return (up to
-    ~20 on CartPole's first observations, as large as the early returns), and that baseline
-    swamped them (on CartPole, 30k steps without centring: one seed in six
-    barely learned; none with 1).
+    ``baseline``: ``"none"``, ``"ema"`` (an exponential moving average of past batches' mean return,
+    :class:`~rlvae_tutorial.estimators.baselines.EMABaseline` with decay ``ema_decay``) or
+    ``"value"`` (a learned V(s) of plain returns, as in CleanRL and Stable-Baselines3).
+    ``scale_advantages`` divides the weights ``G_t - b_t`` of an update by their standard
+    deviation (a step-size change, not a baseline); ``center_advantages`` subtracts their mean, a
+    batch-mean baseline that includes each weight's own value (a bias of order 1/N for N
+    independent weights, larger within episodes): turn it off when comparing baselines, so that
+    ``baseline="none"`` means none.
     Evaluation every ``eval_every`` env steps on ``eval_envs`` (one episode per sub-env, sampled
     actions); training stops early once the mean reaches ``target_return`` (``None``: never).
     """
@@ -64,8 +61,7 @@ class ReinforceConfig:
     episodes_per_update: int = 4
     center_advantages: bool = True
     scale_advantages: bool = True
-    ma_decay: float = 0.9
-    value_scale: float | None = 1.0  # None -> 1 - gamma
+    ema_decay: float = 0.9
     eval_every: int = 5_000
     target_return: float | None = 475.0
 
@@ -76,6 +72,8 @@ class ReinforceConfig:
             raise ValueError("episodes_per_update, total_steps and eval_every must be >= 1")
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 @dataclass
@@ -87,15 +85,6 @@ class Episode:
     actions: list[int] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
     truncated_obs: np.ndarray | None = None
-
-
-@dataclass
-class TrainResult:
-    """A trained policy, its value function (``None`` without one) and the history."""
-
-    policy: CategoricalPolicy
-    value: ValueFunction | None
-    history: TrainHistory
 
 
 def reinforce_loss(log_probs: Tensor, weights: Tensor) -> Tensor:
@@ -112,40 +101,48 @@ def reinforce_loss(log_probs: Tensor, weights: Tensor) -> Tensor:
     return -(log_probs * weights.detach()).mean()
 
 
-def _update(batch: list[Episode], policy: CategoricalPolicy, value: ValueFunction | None,
-            opt: torch.optim.Optimizer, value_opt: torch.optim.Optimizer | None,
-            config: ReinforceConfig, ma: float | None) -> tuple[dict[str, float], float | None]:
-    device = next(policy.parameters()).device
+def episode_batch(batch: list[Episode], value: ValueFunction | None, gamma: float,
+                  device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """Concatenate finished episodes into ``obs (N, D)``, ``actions (N,)`` and returns ``G_t (N,)``.
+
+    A truncated episode's last reward gets ``gamma * V(final obs)`` (0 without a value function).
+    """
     obs = to_tensor(np.concatenate([np.stack(ep.obs) for ep in batch]), device)  # (N, D)
     actions = torch.as_tensor(np.concatenate([ep.actions for ep in batch]), device=device)  # (N,)
     rewards = np.concatenate([ep.rewards for ep in batch]).astype(np.float64)  # (N,)
     ends = np.cumsum([len(ep.rewards) for ep in batch]) - 1
-    scale = config.value_scale if config.value_scale is not None else 1.0 - config.gamma
     truncated = [(i, ep.truncated_obs) for i, ep in zip(ends, batch, strict=True) if ep.truncated_obs is not None]
     if truncated and value is not None:
         with torch.no_grad():
-            v_final = value(to_tensor(np.stack([o for _, o in truncated]), device)) / scale
+            v_final = value(to_tensor(np.stack([o for _, o in truncated]), device))
         for (i, _), v in zip(truncated, v_final.tolist(), strict=True):
-            rewards[i] += config.gamma * v
+            rewards[i] += gamma * v
     terminated = torch.zeros(len(rewards), dtype=torch.bool)
     terminated[ends] = True
-    returns = discounted_returns(torch.as_tensor(rewards), config.gamma, terminated).float().to(device)
+    return obs, actions, discounted_returns(torch.as_tensor(rewards), gamma, terminated).float().to(device)
+
+
+def reinforce_update(obs: Tensor, actions: Tensor, returns: Tensor, policy: CategoricalPolicy,
+                     opt: torch.optim.Optimizer, config: ReinforceConfig, baseline: Baseline) -> dict[str, float]:
+    """One REINFORCE step on a batch of whole episodes: ``obs (N, D)``, ``actions (N,)``, returns ``G_t (N,)``.
+
+    The baseline ``b`` is ``None``, an :class:`EMABaseline` (used, then updated) or a
+    ``(ValueFunction, optimizer)`` pair (V fitted to ``G_t`` by its own MSE step).
+    """
     stats: dict[str, float] = {"return_mean": float(returns.mean())}
-    if config.baseline == "value" and value is not None and value_opt is not None:
+    weights = returns  # (N,)  G_t - b_t below
+    if isinstance(baseline, EMABaseline):
+        weights = returns - baseline()
+        baseline.update(returns)
+    elif baseline is not None:
+        value, value_opt = baseline
         v = value(obs)  # (N,)
-        weights = returns - v.detach() / scale
-        value_loss = torch.nn.functional.mse_loss(v, returns * scale)
+        weights = returns - v.detach()
+        value_loss = torch.nn.functional.mse_loss(v, returns)
         value_opt.zero_grad()
         value_loss.backward()
         value_opt.step()
         stats["value_loss"] = float(value_loss.detach())
-    elif config.baseline == "moving_average":
-        b = 0.0 if ma is None else ma
-        weights = returns - b
-        mean = float(returns.mean())
-        ma = mean if ma is None else config.ma_decay * ma + (1.0 - config.ma_decay) * mean
-    else:
-        weights = returns
     if config.center_advantages and len(weights) > 1:
         weights = weights - weights.mean()
     if config.scale_advantages and len(weights) > 1:
@@ -156,7 +153,7 @@ def _update(batch: list[Episode], policy: CategoricalPolicy, value: ValueFunctio
     loss.backward()
     opt.step()
     stats.update(policy_loss=float(loss.detach()), entropy=float(dist.entropy().mean().detach()))
-    return stats, ma
+    return stats
 
 
 def train_reinforce(
@@ -179,14 +176,15 @@ def train_reinforce(
         torch.manual_seed(seed)
         policy = CategoricalPolicy(obs_dim, n_actions, config.hidden).to(device)
         opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
-        value = value_opt = None
+        value, baseline = None, None
         if config.baseline == "value":
             value = ValueFunction(obs_dim, config.hidden).to(device)
-            value_opt = torch.optim.Adam(value.parameters(), lr=config.value_lr)
+            baseline = (value, torch.optim.Adam(value.parameters(), lr=config.value_lr))
+        elif config.baseline == "ema":
+            baseline = EMABaseline(config.ema_decay, dtype=torch.float64).to(device)
         n = envs.num_envs
         running = [Episode() for _ in range(n)]
         finished: list[Episode] = []
-        ma: float | None = None
         obs, _ = envs.reset(seed=seed)
         prev_done = np.zeros(n, dtype=bool)
         bar = tqdm(total=config.total_steps, desc=f"REINFORCE ({config.baseline})", disable=not progress)
@@ -213,9 +211,9 @@ def train_reinforce(
             bar.update(int((~skip).sum()))
             prev_done, obs = done, next_obs
             if len(finished) >= config.episodes_per_update:
-                stats, ma = _update(finished, policy, value, opt, value_opt, config, ma)
-                stats["env_steps"] = history.env_steps
-                history.updates.append(stats)
+                stats = reinforce_update(*episode_batch(finished, value, config.gamma, device), policy, opt,
+                                         config, baseline)
+                history.updates.append({**stats, "env_steps": history.env_steps})
                 finished = []
             if clock.check(policy):
                 break

@@ -109,15 +109,16 @@ def gae(
     next_value: Tensor | float,
     terminated: Tensor | None,
     gamma: float,
-    lam: float,
+    gae_lambda: float,
 ) -> Tensor:
     r"""Generalised advantage estimation :cite:`schulman2016high`.
 
     TD errors :math:`\delta_t = r_t + \gamma (1 - d_t) V(s_{t+1}) - V(s_t)` are summed with
     weights :math:`(\gamma\lambda)^k` inside each episode:
     :math:`A_t = \delta_t + \gamma \lambda (1 - d_t) A_{t+1}`.  :math:`V(s_{t+1})` is
-    ``values[..., t+1]``, and ``next_value`` for the last step.  ``lam=1`` gives
-    :math:`G_t - V(s_t)` (Monte-Carlo), ``lam=0`` the one-step TD error.  The value targets are
+    ``values[..., t+1]``, and ``next_value`` for the last step; :math:`\lambda` is ``gae_lambda``.
+    ``gae_lambda=1`` gives
+    :math:`G_t - V(s_t)` (Monte-Carlo), ``gae_lambda=0`` the one-step TD error.  The value targets are
     ``advantages + values``.
 
     rewards, values: ``(T,)`` or ``(B, T)``; next_value: scalar or ``(B,)``; terminated: same
@@ -126,7 +127,7 @@ def gae(
     """
     _check_layout(rewards)
     _check_gamma(gamma)
-    _check_gamma(lam, "lam")
+    _check_gamma(gae_lambda, "gae_lambda")
     if not isinstance(values, Tensor) or tuple(values.shape) != tuple(rewards.shape):
         shape = tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__
         raise ValueError(
@@ -141,6 +142,6 @@ def gae(
     out = np.empty_like(r)
     acc = np.zeros(r.shape[:-1], dtype=np.float64)
     for t in range(r.shape[-1] - 1, -1, -1):
-        acc = delta[..., t] + gamma * lam * not_done[..., t] * acc
+        acc = delta[..., t] + gamma * gae_lambda * not_done[..., t] * acc
         out[..., t] = acc
     return torch.as_tensor(out, dtype=float_dtype(rewards, values), device=rewards.device)

@@ -12,15 +12,17 @@ final observations, from which truncated episodes are bootstrapped with ``V(fina
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    from rlvae_tutorial.rl.history import TrainHistory
 
 SUPPORTED_AUTORESET = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
@@ -113,35 +115,6 @@ def final_observations(next_obs: np.ndarray, infos: dict, done: np.ndarray, mode
     return out
 
 
-@dataclass
-class TrainHistory:
-    """What a training run returns (besides the networks).
-
-    ``episode_*``: every finished training episode (env steps so far, undiscounted return).
-    ``eval_*``: periodic evaluations (env steps so far, mean and std of the sampled-action
-    return).  ``updates``: one dict of losses per gradient update.  ``train_seconds`` is the
-    wall time spent training, evaluations excluded (``train_cpu_seconds``: the same in CPU time of
-    this process, less sensitive to a busy machine); ``solved_*`` the first evaluation whose mean
-    reached the target (``None`` if none did).  Env steps count real transitions only (not the
-    autoreset steps).  ``skipped_updates``: rollouts that held no real transition (only autoreset
-    steps), on which no loss was recorded and no optimiser stepped.
-    """
-
-    episode_steps: list[int] = field(default_factory=list)
-    episode_returns: list[float] = field(default_factory=list)
-    eval_steps: list[int] = field(default_factory=list)
-    eval_means: list[float] = field(default_factory=list)
-    eval_stds: list[float] = field(default_factory=list)
-    updates: list[dict[str, float]] = field(default_factory=list)
-    env_steps: int = 0
-    train_seconds: float = 0.0
-    train_cpu_seconds: float = 0.0
-    solved_step: int | None = None
-    solved_seconds: float | None = None
-    solved_cpu_seconds: float | None = None
-    skipped_updates: int = 0
-
-
 @torch.no_grad()
 def evaluate(policy: nn.Module, envs: VectorEnv, *, seed: int | None = None, greedy: bool = False) -> np.ndarray:
     """Run one episode in every sub-env of ``envs`` and return the undiscounted returns ``(N,)``.
@@ -169,51 +142,6 @@ def evaluate(policy: nn.Module, envs: VectorEnv, *, seed: int | None = None, gre
     del mode  # both supported modes finish an episode on the step that returns done
     policy.train(was_training)
     return returns
-
-
-class EvalClock:
-    """Periodic evaluation for a training loop, with early stopping and a training clock.
-
-    Call :meth:`check` after every update: every ``every`` env steps it evaluates the policy on
-    ``eval_envs`` (skipped when ``None``), records the result in ``history`` and returns ``True``
-    once the mean reaches ``target``.  ``history.train_seconds`` counts wall time outside the
-    evaluations, up to the solving evaluation or :meth:`finish`.
-    """
-
-    def __init__(self, history: TrainHistory, eval_envs: VectorEnv | None, every: int,
-                 target: float | None, seed: int, bar: tqdm) -> None:
-        self.history, self.eval_envs, self.every, self.target = history, eval_envs, every, target
-        self.seed, self.bar, self.next_eval = seed, bar, every
-        self._start: float | None = time.perf_counter()
-        self._cpu_start = time.process_time()
-
-    def _stop_clock(self) -> None:
-        assert self._start is not None
-        self.history.train_seconds += time.perf_counter() - self._start
-        self.history.train_cpu_seconds += time.process_time() - self._cpu_start
-        self._start = None
-
-    def check(self, policy: nn.Module) -> bool:
-        h = self.history
-        if self.eval_envs is None or h.env_steps < self.next_eval or self._start is None:
-            return False
-        self._stop_clock()
-        returns = evaluate(policy, self.eval_envs, seed=self.seed + 10_000 + len(h.eval_steps))
-        h.eval_steps.append(h.env_steps)
-        h.eval_means.append(float(returns.mean()))
-        h.eval_stds.append(float(returns.std()))
-        self.bar.set_postfix(eval=f"{returns.mean():.0f}")
-        self.next_eval += self.every
-        if self.target is not None and returns.mean() >= self.target:
-            h.solved_step, h.solved_seconds, h.solved_cpu_seconds = h.env_steps, h.train_seconds, h.train_cpu_seconds
-            return True
-        self._start, self._cpu_start = time.perf_counter(), time.process_time()
-        return False
-
-    def finish(self) -> None:
-        if self._start is not None:
-            self._stop_clock()
-        self.bar.close()
 
 
 @dataclass

@@ -16,9 +16,10 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
+from rlvae_tutorial.nets import mlp
 from rlvae_tutorial.train import History, TrainConfig, train
 from rlvae_tutorial.vae.losses import draw_latent, latent_kl
-from rlvae_tutorial.vae.models import VAE, mlp
+from rlvae_tutorial.vae.models import VAE
 
 
 class Critic(nn.Module):

@@ -16,9 +16,10 @@ from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent
 
 from rlvae_tutorial.estimators.baselines import EMABaseline, LearnedBaseline
+from rlvae_tutorial.nets import mlp
 from rlvae_tutorial.rlvae.config import PolicyGradientConfig
 from rlvae_tutorial.vae.config import VAEConfig
-from rlvae_tutorial.vae.models import VAE, mlp
+from rlvae_tutorial.vae.models import VAE
 
 # extra_reward(batch, z, px) -> (K, B): a reward term added to r(x, z), never differentiated.
 ExtraReward = Callable[[Any, Tensor, Distribution], Tensor]

@@ -15,19 +15,8 @@ from torch import Tensor, nn
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
 from rlvae_tutorial.dtypes import as_floats
+from rlvae_tutorial.nets import mlp
 from rlvae_tutorial.vae.config import VAEConfig
-
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
-
-
-def mlp(sizes: tuple[int, ...], activation: str = "relu") -> nn.Sequential:
-    """Linear layers of the given ``sizes`` with ``activation`` between them (none at the end)."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(_ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
 
 
 def reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor) -> Tensor:
