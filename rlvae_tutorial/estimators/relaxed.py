@@ -4,8 +4,10 @@ A Bernoulli(sigmoid(l)) sample is z = 1[l + L > 0] with logistic noise L = log u
 u ~ U(0, 1) (the two-class Gumbel-max trick).  Replacing the step by a sigmoid at temperature tau,
 y = sigmoid((l + L) / tau), gives a differentiable "relaxed" sample (Maddison et al., 2017; Jang et
 al., 2017); ``torch.distributions.RelaxedBernoulli`` draws the same y from the same uniforms.
-The *straight-through* estimator uses the hard z in the forward pass and y's gradient in the
-backward pass: biased, but low-variance, and the model only ever sees discrete latents.
+The *straight-through* estimator (Bengio et al., 2013, with the identity as backward pass; the
+straight-through Gumbel-softmax of Jang et al., 2017) uses the hard z in the forward pass and y's
+gradient in the backward pass: biased, but low-variance, and the model only ever sees discrete
+latents.
 """
 
 from __future__ import annotations

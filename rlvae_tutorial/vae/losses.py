@@ -23,7 +23,8 @@ from rlvae_tutorial.vae.models import VAE, sample_latent
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(mu, diag exp(logvar)) || N(0, I)), summed over latent dimensions.
 
-    KL = 1/2 * sum_d (exp(logvar_d) + mu_d^2 - 1 - logvar_d).   mu, logvar: ``(B, D)`` -> ``(B,)``.
+    KL = 1/2 * sum_d (exp(logvar_d) + mu_d^2 - 1 - logvar_d)  (Kingma & Welling 2014, appendix B).
+    mu, logvar: ``(B, D)`` -> ``(B,)``.
     """
     if mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
@@ -133,8 +134,8 @@ def iwae_bound(
 ) -> Tensor:
     """The importance-weighted bound log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x): ``(B,)``.
 
-    It is a lower bound on log p(x) that rises with k (k = 1 is the ELBO) and is the book's
-    estimate of test log-likelihood.  The k samples are drawn as ``(k_chunk, B, D)`` blocks of at
+    Its expectation is a lower bound on log p(x) that rises with k (k = 1 is the ELBO; Burda et al.
+    2016, Theorem 1) and is the book's estimate of test log-likelihood.  The k samples are drawn as ``(k_chunk, B, D)`` blocks of at
     most ``max_rows`` decoder rows (or ``chunk_size`` samples), so k = 1000 fits in memory.
     Call it under ``torch.no_grad()`` for evaluation.
     """
@@ -165,7 +166,9 @@ def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
 def kl_warmup(step: int, warmup_steps: int, beta: float = 1.0) -> float:
     """KL annealing weight: rises linearly from 0 at step 0 to ``beta`` at ``warmup_steps``, then stays.
 
-    weight = beta * min(1, step / warmup_steps); ``warmup_steps = 0`` means no warm-up.
+    weight = beta * min(1, step / warmup_steps); ``warmup_steps = 0`` means no warm-up.  The linear
+    warm-up is Sønderby et al.'s (2016); Bowman et al. (2016), who introduced KL annealing, used a
+    sigmoid schedule.
     """
     if step < 0 or warmup_steps < 0:
         raise ValueError(f"step and warmup_steps must be >= 0, got {step} and {warmup_steps}")
