@@ -190,7 +190,9 @@ def _q_learning(v: Values) -> tuple[str, str]:
     return status, (f"a learned critic Q(x, z) fitted the reward well (R² {r2:.2f}), but the encoder "
                     f"gradient through it was biased: its squared error was {ratio:,.0f} times what the "
                     f"draws' noise explains (cosine {cos:.2f} to the exact gradient). With one-step "
-                    f"episodes there is nothing to bootstrap.")
+                    f"episodes there is nothing to bootstrap. That is the critic followed, DDPG-style; "
+                    f"used as a control variate (LAX, RELAX) the same critic keeps the gradient "
+                    f"unbiased, as the chapter measures.")
 
 
 def _better_data(v: Values) -> tuple[str, str]:

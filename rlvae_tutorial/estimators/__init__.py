@@ -4,10 +4,14 @@
   (pure functions of tensors), reward normalisation.
 - :mod:`.baselines`: stateful baselines, an exponential moving average and a learned b(x) (NVIL).
 - :mod:`.relaxed`: Gumbel (logistic) noise relaxations of Bernoulli latents, straight-through.
+- :mod:`.disarm`: DisARM, antithetic pairs of Bernoulli draws (unbiased, no relaxation).
+- :mod:`.control_variate`: a learned critic as a control variate (LAX / RELAX), unbiased.
 - :mod:`.variance`: a probe measuring an estimator's gradient variance and error over many draws.
 """
 
 from rlvae_tutorial.estimators.baselines import EMABaseline, LearnedBaseline, ema_update
+from rlvae_tutorial.estimators.control_variate import control_variate_surrogate
+from rlvae_tutorial.estimators.disarm import antithetic_bernoulli, disarm_surrogate
 from rlvae_tutorial.estimators.relaxed import (
     logistic_noise,
     relaxed_bernoulli,
@@ -31,7 +35,10 @@ __all__ = [
     "GradientComparison",
     "GradientStats",
     "LearnedBaseline",
+    "antithetic_bernoulli",
     "compare_gradients",
+    "control_variate_surrogate",
+    "disarm_surrogate",
     "ema_update",
     "gradient_statistics",
     "leave_one_out_baseline",

@@ -13,13 +13,19 @@ r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)), the negative beta-VAE los
 - :mod:`.probe`: ``gradient_draws`` (vectorised draws of the encoder's gradient), ``probe``,
   ``probe_estimators``.
 - :mod:`.plots`: variance bars and validation curves.
-- :mod:`.critic`: a learned Q(x, z) and the (biased) gradient it gives.
+- :mod:`.critic`: a learned Q(x, z), the (biased) gradient it gives when followed, and the
+  unbiased one it gives as a control variate.
 - :mod:`.black_box`: a non-differentiable reward from a scikit-learn classifier.
 """
 
 from rlvae_tutorial.rlvae.black_box import DigitClassifier, RecognitionReward
 from rlvae_tutorial.rlvae.config import ESTIMATORS, PolicyGradientConfig, estimator_config
-from rlvae_tutorial.rlvae.critic import Critic, critic_objective, fit_critic
+from rlvae_tutorial.rlvae.critic import (
+    Critic,
+    critic_control_variate_objective,
+    critic_objective,
+    fit_critic,
+)
 from rlvae_tutorial.rlvae.models import BernoulliEncoder, BernoulliVAE, PolicyVAE
 from rlvae_tutorial.rlvae.objective import (
     Terms,
@@ -59,6 +65,7 @@ __all__ = [
     "PolicyVAE",
     "RecognitionReward",
     "Terms",
+    "critic_control_variate_objective",
     "critic_objective",
     "draw_latent",
     "elbo_reward",

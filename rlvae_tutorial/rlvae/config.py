@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-GRADIENTS = ("reparam", "score", "straight_through")
+GRADIENTS = ("reparam", "score", "straight_through", "disarm")
 BASELINES = ("none", "ema", "learned", "loo")
 
 
@@ -14,10 +14,11 @@ class PolicyGradientConfig:
 
     - ``gradient``: ``"reparam"`` (z = mu + sigma * eps, Gaussian latents), ``"score"`` (the
       score-function / REINFORCE estimator: the encoder is a policy, z an action), or
-      ``"straight_through"`` (hard Bernoulli z forward, relaxed gradient backward).
+      ``"straight_through"`` (hard Bernoulli z forward, relaxed gradient backward), or ``"disarm"``
+      (Bernoulli latents: ``samples / 2`` antithetic pairs, Dong et al. 2020).
     - ``baseline`` (score only): ``"none"``, ``"ema"`` (moving average of the reward),
       ``"learned"`` (b(x), NVIL) or ``"loo"`` (leave-one-out over the ``samples`` z per x).
-    - ``samples``: K, the number of z drawn per x (>= 2 for ``"loo"``).
+    - ``samples``: K, the number of z drawn per x (>= 2 for ``"loo"``, even for ``"disarm"``).
     - ``beta``: the reward is r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)).
     - ``ema_decay``, ``baseline_hidden``: the EMA's decay and the learned baseline's MLP widths.
     - ``normalize``: divide the advantages r - b by their batch standard deviation (after centring).
@@ -51,6 +52,10 @@ class PolicyGradientConfig:
             raise ValueError(
                 f"the leave-one-out baseline needs samples >= 2 (z per x), got samples={self.samples}"
             )
+        if self.gradient == "disarm" and self.samples % 2:
+            raise ValueError(
+                f"DisARM draws codes in antithetic pairs: samples must be even, got samples={self.samples}"
+            )
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -75,6 +80,7 @@ ESTIMATORS: dict[str, PolicyGradientConfig] = {
     "learned": PolicyGradientConfig(gradient="score", baseline="learned", samples=1),
     "loo": PolicyGradientConfig(gradient="score", baseline="loo", samples=4),
     "straight_through": PolicyGradientConfig(gradient="straight_through", baseline="none", samples=1),
+    "disarm": PolicyGradientConfig(gradient="disarm", baseline="none", samples=4),
 }
 
 

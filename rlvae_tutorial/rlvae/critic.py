@@ -5,7 +5,9 @@ itself, so "Q-learning" here is regression of log p(x|z) on (x, z).  Following a
 actor-critic way (DDPG), the encoder's gradient is grad_phi E_eps[Q_psi(x, mu + sigma * eps)]
 - beta * grad_phi KL: the reparameterised gradient with the true d log p(x|z) / dz replaced by the
 critic's d Q / dz.  Fitting values well does not make those gradients right, so the estimator is
-biased, and no number of draws removes the bias.
+biased, and no number of draws removes the bias.  Used as a *control variate* instead (LAX /
+RELAX, Grathwohl et al. 2018; Q-Prop, Gu et al. 2017), the same critic leaves the gradient
+unbiased: :func:`critic_control_variate_objective`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
+from rlvae_tutorial.estimators.control_variate import control_variate_surrogate
 from rlvae_tutorial.nets import mlp
 from rlvae_tutorial.train import History, TrainConfig, train
 from rlvae_tutorial.vae.losses import draw_latent, latent_kl
@@ -85,5 +88,27 @@ def critic_objective(vae: VAE, critic: Critic, x: Tensor, beta: float = 1.0, sam
     def objective(qz: Distribution, generator: torch.Generator | None) -> Tensor:
         z = draw_latent(qz, samples, reparameterized=True, generator=generator)  # (K, M, B, D)
         return critic(x, z).mean(0) - beta * latent_kl(qz, vae.prior())
+
+    return objective
+
+
+def critic_control_variate_objective(
+    vae: VAE, critic: Critic | None, x: Tensor, beta: float = 1.0, samples: int = 1
+) -> Any:
+    """The critic as a control variate (LAX), an objective for :func:`~rlvae_tutorial.rlvae.probe.gradient_draws`.
+
+    mean_k :func:`~rlvae_tutorial.estimators.control_variate_surrogate` of log q(z_k), the reward
+    f = log p(x | z_k) and c = Q_psi(x, z_k(phi)), minus beta * KL(q || p) in closed form:
+    ``(M, B)``.  Unbiased for any critic.  ``critic=None`` takes c = 0: the plain score function
+    on the same reward, the estimator the control variate is there to improve.
+    """
+
+    def objective(qz: Distribution, generator: torch.Generator | None) -> Tensor:
+        z = draw_latent(qz, samples, reparameterized=True, generator=generator)  # (K, M, B, D)
+        log_q = qz.log_prob(z.detach())  # (K, M, B): the score, z held fixed
+        with torch.no_grad():
+            reward = vae.decoder(z).log_prob(x)  # (K, M, B): f, a black box here
+        control = critic(x, z) if critic is not None else torch.zeros_like(reward)
+        return control_variate_surrogate(log_q, reward, control).mean(0) - beta * latent_kl(qz, vae.prior())
 
     return objective

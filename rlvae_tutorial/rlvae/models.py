@@ -100,8 +100,8 @@ class PolicyVAE(nn.Module):
             raise ValueError(
                 "binary latents cannot be reparameterised: use gradient='score' or 'straight_through'"
             )
-        if config.gradient == "straight_through" and not binary:
-            raise ValueError("gradient='straight_through' needs binary latents: use a BernoulliVAE")
+        if config.gradient in ("straight_through", "disarm") and not binary:
+            raise ValueError(f"gradient={config.gradient!r} needs binary latents: use a BernoulliVAE")
         if extra_reward is not None and config.gradient != "score":
             raise ValueError(
                 "an extra reward computed without gradients can only be followed by the score "

@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.distributions import Distribution, Independent
 
 from rlvae_tutorial.dtypes import as_floats
+from rlvae_tutorial.estimators.disarm import antithetic_bernoulli, disarm_surrogate
 from rlvae_tutorial.estimators.relaxed import logistic_noise, straight_through_bernoulli
 from rlvae_tutorial.estimators.score_function import (
     leave_one_out_baseline,
@@ -103,6 +104,8 @@ def estimator_terms(
       0 (``"none"``), ``baseline`` (EMA value or b(x) ``(...)``), or leave-one-out over the K.
     - straight_through: mean_k log p(x | z_k^ST) - beta * KL(q || p), z^ST hard forward, relaxed
       backward.
+    - disarm: the K codes are K/2 antithetic pairs (z, z~); mean over pairs of
+      :func:`~rlvae_tutorial.estimators.disarm_surrogate` of the rewards, plus mean_k log p(x | z_k).
     ``extra_reward(z, px) -> (K, ...)`` is added to r (score only).  x: ``(..., x_dim)``.
     """
     k = config.samples
@@ -111,6 +114,11 @@ def estimator_terms(
         logits = base.logits
         noise = logistic_noise((k, *logits.shape), generator=generator, device=logits.device, dtype=logits.dtype)
         z = straight_through_bernoulli(logits, config.temperature, noise)  # (K, ..., D)
+    elif config.gradient == "disarm":
+        logits = base.logits
+        gen_device = generator.device if generator is not None else logits.device
+        u = torch.rand((k // 2, *logits.shape), generator=generator, device=gen_device, dtype=logits.dtype)
+        z = torch.cat(antithetic_bernoulli(logits, u.to(logits.device)))  # (K, ..., D): pairs k, k + K/2
     else:
         z = draw_latent(qz, k, reparameterized=config.gradient == "reparam", generator=generator)
     px = decoder(z)
@@ -122,6 +130,10 @@ def estimator_terms(
         reward = reward + extra_reward(z.detach(), px).detach()
     if config.gradient == "score":
         surrogate = score_function_surrogate(log_q, score_advantage(config, reward, baseline)) + log_px
+    elif config.gradient == "disarm":
+        (z1, z2), (r1, r2) = z.chunk(2), reward.chunk(2)
+        pairs = disarm_surrogate(base.logits, z1, z2, r1, r2)  # (K/2, ...)
+        surrogate = torch.cat([pairs, pairs]) + log_px  # (K, ...): its mean over k is the pairs' mean
     else:
         surrogate = log_px - config.beta * latent_kl(qz, prior)  # (K, ...) by broadcasting
     return Terms(surrogate.mean(0), reward, log_px.detach(), (log_q - log_p).detach())
