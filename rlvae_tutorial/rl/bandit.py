@@ -58,7 +58,7 @@ class Bandit:
 
 def book_bandit() -> Bandit:
     """The chapter's bandit: 3 contexts x 4 arms.  Contexts pay very different amounts on
-    average (about 2, 5 and 8), and within each the arms differ by up to 1.5."""
+    average (about 2, 5 and 8), and within each the arms differ by up to 2."""
     offsets = torch.tensor([[2.0], [5.0], [8.0]])
     effects = torch.tensor([[0.0, 0.5, 1.5, -0.5], [1.0, -0.5, 0.0, 0.5], [-0.5, 0.0, 0.5, 1.5]])
     return Bandit(offsets + effects, noise=1.0)
