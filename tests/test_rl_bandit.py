@@ -86,3 +86,17 @@ def test_bandit_errors() -> None:
         train_bandit(book_bandit(), BanditConfig(baseline="optimal"))
     single = Bandit(torch.tensor([[1.0, 2.0]]), noise=0.0)
     assert single.pull(torch.tensor([0, 0]), torch.tensor([0, 1])).tolist() == [1.0, 2.0]
+
+
+def test_documented_defaults_are_the_ones_used() -> None:
+    """The defaults a reader relies on (no baseline for the estimates, seed 0 for training) are the
+    ones the functions use: the mutation run found that changing either went unnoticed."""
+    bandit, logits = book_bandit(), torch.zeros(3, 4)
+    default = reinforce_gradients(logits, bandit, 64, generator=torch.Generator().manual_seed(3))
+    explicit = reinforce_gradients(logits, bandit, 64, "none", generator=torch.Generator().manual_seed(3))
+    other = reinforce_gradients(logits, bandit, 64, "ema", generator=torch.Generator().manual_seed(3))
+    assert torch.equal(default, explicit) and not torch.equal(default, other)
+    config = BanditConfig(steps=5)
+    seeded = train_bandit(bandit, config, seed=0)[1].expected_reward
+    assert train_bandit(bandit, config)[1].expected_reward == seeded
+    assert train_bandit(bandit, config, seed=1)[1].expected_reward != seeded
