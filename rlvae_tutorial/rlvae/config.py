@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 GRADIENTS = ("reparam", "score", "straight_through")
-BASELINES = ("none", "ema", "learned", "loo")
+BASELINES = ("none", "ema", "learned", "loo", "grpo")
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,9 @@ class PolicyGradientConfig:
       score-function / REINFORCE estimator: the encoder is a policy, z an action), or
       ``"straight_through"`` (hard Bernoulli z forward, relaxed gradient backward).
     - ``baseline`` (score only): ``"none"``, ``"ema"`` (moving average of the reward),
-      ``"learned"`` (b(x), NVIL) or ``"loo"`` (leave-one-out over the ``samples`` z per x).
-    - ``samples``: K, the number of z drawn per x (>= 2 for ``"loo"``).
+      ``"learned"`` (b(x), NVIL), ``"loo"`` (leave-one-out over the ``samples`` z per x, RLOO) or
+      ``"grpo"`` (GRPO's advantages: centred and divided by the std of the ``samples`` z of each x).
+    - ``samples``: K, the number of z drawn per x (>= 2 for ``"loo"`` and ``"grpo"``).
     - ``beta``: the reward is r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)).
     - ``ema_decay``, ``baseline_hidden``: the EMA's decay and the learned baseline's MLP widths.
     - ``normalize``: divide the advantages r - b by their batch standard deviation (after centring).
@@ -47,9 +48,9 @@ class PolicyGradientConfig:
             )
         if self.samples < 1:
             raise ValueError(f"samples must be >= 1, got {self.samples}")
-        if self.baseline == "loo" and self.samples < 2:
+        if self.baseline in ("loo", "grpo") and self.samples < 2:
             raise ValueError(
-                f"the leave-one-out baseline needs samples >= 2 (z per x), got samples={self.samples}"
+                f"the {self.baseline} baseline needs samples >= 2 (z per x), got samples={self.samples}"
             )
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta}")
@@ -74,6 +75,7 @@ ESTIMATORS: dict[str, PolicyGradientConfig] = {
     "ema": PolicyGradientConfig(gradient="score", baseline="ema", samples=1),
     "learned": PolicyGradientConfig(gradient="score", baseline="learned", samples=1),
     "loo": PolicyGradientConfig(gradient="score", baseline="loo", samples=4),
+    "grpo": PolicyGradientConfig(gradient="score", baseline="grpo", samples=4),
     "straight_through": PolicyGradientConfig(gradient="straight_through", baseline="none", samples=1),
 }
 
