@@ -50,7 +50,8 @@ class PolicyGradientConfig:
             raise ValueError(f"samples must be >= 1, got {self.samples}")
         if self.baseline in ("loo", "grpo") and self.samples < 2:
             raise ValueError(
-                f"the {self.baseline} baseline needs samples >= 2 (z per x), got samples={self.samples}"
+                f"the {'leave-one-out' if self.baseline == 'loo' else 'group-normalised (GRPO)'} baseline "
+                f"needs samples >= 2 (z per x), got samples={self.samples}"
             )
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta}")
