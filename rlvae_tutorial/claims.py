@@ -142,18 +142,20 @@ def _post_code(v: Values) -> tuple[str, str]:
 
 def _policy_gradient(v: Values) -> tuple[str, str]:
     g = {k: v[("rlvae_policy_gradient", k)] for k in
-         ("gap_best_nats", "gap_none_nats", "ref_epochs", "variance_ratio_none_over_loo",
-          "variance_ratio_loo_per_sample_over_reparam")}
-    if g["gap_best_nats"] <= 1.0:
+         ("gap_best_nats", "gap_best_high_nats", "gap_seeds", "gap_none_nats", "ref_epochs",
+          "variance_ratio_none_over_loo", "variance_ratio_loo_per_sample_over_reparam")}
+    if g["gap_best_high_nats"] <= 1.0:  # the whole 95% interval over seeds within a nat
         status = HOLDS
     elif g["gap_none_nats"] - g["gap_best_nats"] >= 0.5:
         status = PARTLY
     else:
         status = FAILS
     return status, (f"with the reward's sign fixed and a baseline: at the compute of {g['ref_epochs']:.0f} "
-                    f"reparameterised epochs the best baselined score-function VAE ended "
-                    f"{g['gap_best_nats']:.2f} nats behind the reparameterised one in test ELBO, plain "
-                    f"REINFORCE {g['gap_none_nats']:.1f} nats behind. Leave-one-out cut the gradient's "
+                    f"reparameterised epochs, each estimator's learning rate picked from the same grid, the "
+                    f"leave-one-out score-function VAE ended {g['gap_best_nats']:.2f} nats behind the "
+                    f"reparameterised one in test ELBO on average over {g['gap_seeds']:.0f} seeds (95% "
+                    f"interval up to {g['gap_best_high_nats']:.2f}); plain REINFORCE, in one run, "
+                    f"{g['gap_none_nats']:.1f} nats behind. Leave-one-out cut the gradient's "
                     f"variance {g['variance_ratio_none_over_loo']:,.0f}-fold, yet per sample kept "
                     f"{g['variance_ratio_loo_per_sample_over_reparam']:.1f} times the reparameterised variance.")
 
@@ -293,8 +295,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("encoder_policy_gradient", "The encoder as a policy",
           "The encoder π(z|x), trained by policy gradient on the reconstruction-plus-KL reward, learns the VAE.",
           tuple(("rlvae_policy_gradient", k) for k in (
-              "gap_best_nats", "gap_none_nats", "ref_epochs", "variance_ratio_none_over_loo",
-              "variance_ratio_loo_per_sample_over_reparam")),
+              "gap_best_nats", "gap_best_high_nats", "gap_seeds", "gap_none_nats", "ref_epochs",
+              "variance_ratio_none_over_loo", "variance_ratio_loo_per_sample_over_reparam")),
           _policy_gradient),
     Claim("reward_feedback", "Reward on generated data",
           "A reward computed on the generated data, fed back to an RL algorithm, improves the generator.",

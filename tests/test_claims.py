@@ -28,7 +28,8 @@ VALUES: dict[str, dict[str, Any]] = {
     "post_errata": {"sign_error_growth_post": 120.0, "sign_kl_post": 5000.0, "sign_error_growth_correct": 0.6,
                     "sign_kl_correct": 3.0, "post_code_error_over_mean_image": 1.0,
                     "reference_error_over_mean_image": 0.45, "post_code_kl": 0.01},
-    "rlvae_policy_gradient": {"gap_best_nats": 0.7, "gap_none_nats": 4.0, "ref_epochs": 200,
+    "rlvae_policy_gradient": {"gap_best_nats": 0.7, "gap_best_high_nats": 0.9, "gap_seeds": 4,
+                              "gap_none_nats": 4.0, "ref_epochs": 200,
                               "variance_ratio_none_over_loo": 900.0,
                               "variance_ratio_loo_per_sample_over_reparam": 5.0},
     "rlvae_beyond_reparam": {"recognition_rate_before": 0.7, "recognition_rate_bonus": 0.85,
@@ -117,10 +118,12 @@ def test_one_missing_key_is_enough_for_not_measured() -> None:
     assert v.status == NOT_MEASURED and v.missing == ("rlvae_policy_gradient",)
 
 
-@pytest.mark.parametrize(("gap_best", "gap_none", "expected"),
-                         [(0.9, 4.0, HOLDS), (2.0, 4.0, PARTLY), (2.0, 2.3, FAILS)])
-def test_policy_gradient_thresholds(gap_best: float, gap_none: float, expected: str) -> None:
-    res = changed("rlvae_policy_gradient", gap_best_nats=gap_best, gap_none_nats=gap_none)
+@pytest.mark.parametrize(("gap_best", "gap_high", "gap_none", "expected"),
+                         [(0.7, 0.9, 4.0, HOLDS), (0.7, 1.2, 4.0, PARTLY), (2.0, 2.5, 4.0, PARTLY),
+                          (2.0, 2.5, 2.3, FAILS)])
+def test_policy_gradient_thresholds(gap_best: float, gap_high: float, gap_none: float, expected: str) -> None:
+    res = changed("rlvae_policy_gradient", gap_best_nats=gap_best, gap_best_high_nats=gap_high,
+                  gap_none_nats=gap_none)
     assert verdict("encoder_policy_gradient", res).status == expected
 
 
@@ -270,12 +273,14 @@ THRESHOLDS: list[tuple[str, dict[str, dict[str, Any]], str]] = [
                                    "reference_error_over_mean_image": 0.5}}, HOLDS),
     ("post_code", {"post_errata": {"post_code_error_over_mean_image": _up(0.5 + 0.1),
                                    "reference_error_over_mean_image": 0.5}}, PARTLY),
-    # encoder_policy_gradient: HOLDS at a gap <= 1 nat; PARTLY if the baseline gains >= 0.5 nats
-    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 1.0}}, HOLDS),
-    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": _up(1.0)}}, PARTLY),
-    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 2.0, "gap_none_nats": 2.5}}, PARTLY),
-    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 2.0, "gap_none_nats": _down(2.5)}},
-     FAILS),
+    # encoder_policy_gradient: HOLDS when the gap's interval over seeds ends <= 1 nat; PARTLY if the
+    # baseline gains >= 0.5 nats
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_high_nats": 1.0}}, HOLDS),
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_high_nats": _up(1.0)}}, PARTLY),
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 2.0, "gap_best_high_nats": 2.5,
+                                                           "gap_none_nats": 2.5}}, PARTLY),
+    ("encoder_policy_gradient", {"rlvae_policy_gradient": {"gap_best_nats": 2.0, "gap_best_high_nats": 2.5,
+                                                           "gap_none_nats": _down(2.5)}}, FAILS),
     # reward_feedback: FAILS below the bar; HOLDS if the judge agrees (|own - judge| <= 0.1) and the
     # lambda = 1 policy keeps >= 0.8 of the yardstick's pairwise distance; PARTLY otherwise
     ("reward_feedback", {"app_images": {"target_rate_moderate_min": 0.6, "target_rate_bar": 0.6}}, HOLDS),

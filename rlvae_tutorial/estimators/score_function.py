@@ -73,6 +73,29 @@ def leave_one_out_baseline(rewards: Tensor) -> Tensor:
     return (r.sum(dim=0, keepdim=True) - r) / (k - 1)
 
 
+def group_normalized_advantages(rewards: Tensor, eps: float = 1e-8) -> Tensor:
+    """GRPO's advantages: each reward centred and scaled by its own group's mean and spread.
+
+    A_k = (r_k - mean_j r_j) / (std_j r_j + eps) over the K samples of the same input (dim 0):
+    ``(K, B) -> (K, B)``, detached; std is the sample standard deviation (divisor K - 1).
+    Group Relative Policy Optimization (Shao et al., 2024, "DeepSeekMath", eq. for the outcome
+    advantage) with one reward per completion: the group is the K completions of one prompt, here
+    the K codes z of one image x.  The centring alone is the leave-one-out advantage times
+    (K - 1) / K (r_k - mean = (K - 1)/K * (r_k - b_k^LOO)), so it keeps the estimator unbiased up
+    to that constant; the division by std(x) is what changes the estimator: it weights each input's
+    gradient by 1 / std(x), which is no longer the gradient of E[r] (inputs whose codes agree get
+    the largest steps) and sets the step's scale independently of the reward's units.
+    """
+    if rewards.dim() < 1 or rewards.shape[0] < 2:
+        raise ValueError(
+            f"group normalisation needs K >= 2 samples per input along dim 0, got shape "
+            f"{tuple(rewards.shape)}; draw several z per x (rewards of shape (K, B))"
+        )
+    r = as_float(rewards).detach()
+    centred = r - r.mean(dim=0, keepdim=True)
+    return centred / (r.std(dim=0, keepdim=True) + eps)
+
+
 def normalize_advantages(advantage: Tensor, eps: float = 1e-8) -> Tensor:
     """(a - mean(a)) / (std(a) + eps) over all elements, detached: any shape -> same shape.
 

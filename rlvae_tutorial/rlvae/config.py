@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 GRADIENTS = ("reparam", "score", "straight_through", "disarm")
-BASELINES = ("none", "ema", "learned", "loo")
+BASELINES = ("none", "ema", "learned", "loo", "grpo")
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,9 @@ class PolicyGradientConfig:
       ``"straight_through"`` (hard Bernoulli z forward, relaxed gradient backward), or ``"disarm"``
       (Bernoulli latents: ``samples / 2`` antithetic pairs, Dong et al. 2020).
     - ``baseline`` (score only): ``"none"``, ``"ema"`` (moving average of the reward),
-      ``"learned"`` (b(x), NVIL) or ``"loo"`` (leave-one-out over the ``samples`` z per x).
-    - ``samples``: K, the number of z drawn per x (>= 2 for ``"loo"``, even for ``"disarm"``).
+      ``"learned"`` (b(x), NVIL), ``"loo"`` (leave-one-out over the ``samples`` z per x, RLOO) or
+      ``"grpo"`` (GRPO's advantages: centred and divided by the std of the ``samples`` z of each x).
+    - ``samples``: K, the number of z drawn per x (>= 2 for ``"loo"`` and ``"grpo"``, even for ``"disarm"``).
     - ``beta``: the reward is r(x, z) = log p(x|z) - beta * (log q(z|x) - log p(z)).
     - ``ema_decay``, ``baseline_hidden``: the EMA's decay and the learned baseline's MLP widths.
     - ``normalize``: divide the advantages r - b by their batch standard deviation (after centring).
@@ -48,9 +49,10 @@ class PolicyGradientConfig:
             )
         if self.samples < 1:
             raise ValueError(f"samples must be >= 1, got {self.samples}")
-        if self.baseline == "loo" and self.samples < 2:
+        if self.baseline in ("loo", "grpo") and self.samples < 2:
             raise ValueError(
-                f"the leave-one-out baseline needs samples >= 2 (z per x), got samples={self.samples}"
+                f"the {'leave-one-out' if self.baseline == 'loo' else 'group-normalised (GRPO)'} baseline "
+                f"needs samples >= 2 (z per x), got samples={self.samples}"
             )
         if self.gradient == "disarm" and self.samples % 2:
             raise ValueError(
@@ -79,6 +81,7 @@ ESTIMATORS: dict[str, PolicyGradientConfig] = {
     "ema": PolicyGradientConfig(gradient="score", baseline="ema", samples=1),
     "learned": PolicyGradientConfig(gradient="score", baseline="learned", samples=1),
     "loo": PolicyGradientConfig(gradient="score", baseline="loo", samples=4),
+    "grpo": PolicyGradientConfig(gradient="score", baseline="grpo", samples=4),
     "straight_through": PolicyGradientConfig(gradient="straight_through", baseline="none", samples=1),
     "disarm": PolicyGradientConfig(gradient="disarm", baseline="none", samples=4),
 }

@@ -20,6 +20,7 @@ from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.estimators.disarm import antithetic_bernoulli, disarm_surrogate
 from rlvae_tutorial.estimators.relaxed import logistic_noise, straight_through_bernoulli
 from rlvae_tutorial.estimators.score_function import (
+    group_normalized_advantages,
     leave_one_out_baseline,
     normalize_advantages,
     score_function_surrogate,
@@ -73,7 +74,10 @@ def score_advantage(config: PolicyGradientConfig, reward: Tensor, baseline: Tens
 
     b is 0 (``"none"``), the given ``baseline`` (``"ema"``: the moving average, ``"learned"``:
     b(x) ``(...)``), or, for ``"loo"``, the mean reward of the other K - 1 samples of the same x.
+    ``"grpo"``: the group-normalised advantage (r - mean_K r) / std_K r of the K samples of each x.
     """
+    if config.baseline == "grpo":
+        return group_normalized_advantages(reward)
     if config.baseline == "loo":
         b: Tensor | None = leave_one_out_baseline(reward)
     elif config.baseline in ("ema", "learned"):

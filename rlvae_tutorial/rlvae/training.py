@@ -153,6 +153,7 @@ def train_estimators(
     *,
     flops: float,
     seed: int = 0,
+    lr: float | dict[str, float] = 1e-3,
     test_samples: int = 100,
     progress: bool = True,
 ) -> dict[str, EstimatorRun]:
@@ -160,7 +161,8 @@ def train_estimators(
 
     Every run starts from the same initial weights (``make_vae()`` after seeding with ``seed``) and
     the same data order, and gets ``flops`` floating-point operations; only the encoder's gradient
-    differs.  CPU time (``time.process_time``, less sensitive to other jobs than wall time) is
+    differs.  ``lr``: Adam's learning rate, one for all or ``{name: lr}`` per estimator (e.g. each
+    one's pick from a grid).  CPU time (``time.process_time``, less sensitive to other jobs than wall time) is
     measured back to back in this process.  The VAE is moved to x_train's device.
     """
     runs = {}
@@ -168,7 +170,8 @@ def train_estimators(
         torch.manual_seed(seed)
         model = PolicyVAE(make_vae(), estimator_config(name)).to(x_train.device)
         start = time.process_time()
-        history = train_policy_vae(model, x_train, x_val, flops=flops, config=TrainConfig(seed=seed),
+        rate = lr[name] if isinstance(lr, dict) else lr
+        history = train_policy_vae(model, x_train, x_val, flops=flops, config=TrainConfig(seed=seed, lr=rate),
                                    progress=progress, desc=model.config.name)
         cpu = (time.process_time() - start) / len(history)
         gen = torch.Generator(device=x_test.device).manual_seed(seed)
