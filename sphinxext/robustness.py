@@ -203,7 +203,7 @@ def _verdict_text(statuses: list[str]) -> str:
     counts = {s: statuses.count(s) for s in dict.fromkeys(sorted(statuses, key=statuses.count, reverse=True))}
     parts = ", ".join(f"{status} {n}" for status, n in counts.items())
     same = "the same for every seed" if len(counts) == 1 else "changes with the seed"
-    return f"{parts} (of {len(statuses)} seeds: {same})"
+    return f"{parts} (of {len(statuses)} seed{'s' if len(statuses) != 1 else ''}: {same})"
 
 
 def verdict_rows(sweeps: list[dict[str, Any]]) -> list[list[str]]:
