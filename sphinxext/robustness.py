@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -200,8 +201,8 @@ def _results_by_seed(sweeps: list[dict[str, Any]], mode: str) -> dict[int, dict[
 def _verdict_text(statuses: list[str]) -> str:
     if not statuses:
         return "—"
-    counts = {s: statuses.count(s) for s in dict.fromkeys(sorted(statuses, key=statuses.count, reverse=True))}
-    parts = ", ".join(f"{status} {n}" for status, n in counts.items())
+    counts = Counter(statuses).most_common()  # most frequent first, ties in order of first appearance
+    parts = ", ".join(f"{status} {n}" for status, n in counts)
     same = "the same for every seed" if len(counts) == 1 else "changes with the seed"
     return f"{parts} (of {len(statuses)} seed{'s' if len(statuses) != 1 else ''}: {same})"
 
