@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from rlvae_tutorial.guidance import kl_to_optimum, log_partition, tilted_rejection
+from rlvae_tutorial.guidance import kl_to_optimum, log_partition, sample_tilted, tilted_rejection
 
 
 def test_log_partition_by_hand() -> None:
@@ -59,3 +59,39 @@ def test_kl_to_optimum_matches_the_closed_form(m: float, s: float, a: float, lam
     assert got == pytest.approx(float(kl_divergence(pi, opt)), rel=1e-6, abs=1e-9)
     with pytest.raises(ValueError, match="lam must be > 0"):
         kl_to_optimum(0.0, 0.0, 0.0, -1.0)
+
+
+def _gaussian_case(a: float, seed: int):
+    """p = N(0, 1) in one dimension, r(z) = -a z^2 / 2 <= 0: pi*_lam = N(0, 1 / (1 + a/lam)) and
+    Z_lam = (1 + a/lam)^(-1/2)."""
+    g = torch.Generator().manual_seed(seed)
+    return g, (lambda k: torch.randn(k, 1, generator=g, dtype=torch.float64)), (lambda z: -a * z[:, 0] ** 2 / 2)
+
+
+@pytest.mark.parametrize(("a", "lam"), [(1.0, 1.0), (4.0, 0.1)])
+def test_sample_tilted_draws_until_it_has_enough_exact_samples(a: float, lam: float) -> None:
+    g, draw, reward = _gaussian_case(a, 0)
+    n = 4000
+    t = sample_tilted(draw, reward, lam, n, generator=g, chunk=5000)
+    assert t.z.shape == (n, 1) and t.accepted >= n and t.draws % 5000 == 0
+    want_var = 1 / (1 + a / lam)  # a sharp optimum (lam = 0.1: Z about 0.16) needs several chunks
+    se_var = want_var * math.sqrt(2 / n)
+    assert abs(float(t.z.var()) - want_var) < 4 * se_var, (float(t.z.var()), want_var)
+    assert abs(float(t.z.mean())) < 4 * math.sqrt(want_var / n)
+    assert t.log_z == pytest.approx(-0.5 * math.log(1 + a / lam), abs=0.02)
+    assert t.accepted / t.draws == pytest.approx(math.exp(t.log_z), abs=0.02)
+
+
+def test_sample_tilted_is_reproducible_and_says_how_many_draws_it_would_need() -> None:
+    runs = [sample_tilted(*_gaussian_case(1.0, 3)[1:], 0.5, 50, generator=torch.Generator().manual_seed(4),
+                          chunk=100) for _ in range(2)]
+    assert torch.equal(runs[0].z, runs[1].z) and runs[0].draws == runs[1].draws
+    g, draw, reward = _gaussian_case(100.0, 0)  # Z = (1 + 1000)^(-1/2), about 0.03
+    with pytest.raises(ValueError, match=r"only \d+ of the 500 samples .* raise max_draws to about"):
+        sample_tilted(draw, reward, 0.1, 500, generator=g, chunk=1000, max_draws=2000)
+    with pytest.raises(ValueError, match="one reward per draw"):
+        sample_tilted(draw, lambda z: -z.abs(), 1.0, 5, generator=g)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        sample_tilted(draw, reward, 1.0, 0)
+    with pytest.raises(ValueError, match="rewards <= 0"):
+        sample_tilted(draw, lambda z: z[:, 0].abs(), 1.0, 5)

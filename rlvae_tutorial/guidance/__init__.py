@@ -11,7 +11,7 @@
   ``finetune_decoder`` (token-level REINFORCE with a KL penalty to the reference decoder).
 - :mod:`.policy`: ``LatentPolicy``, ``GuidanceConfig``, ``GuidanceLoss``, ``train_latent_policy``.
 - :mod:`.optimum`: the KL-regularised optimum p(z) exp(r/lam) / Z: ``log_partition``,
-  ``tilted_rejection`` (exact samples of it), ``kl_to_optimum``.
+  ``tilted_rejection`` (exact samples of it), ``sample_tilted`` (as many as asked for), ``kl_to_optimum``.
 """
 
 from rlvae_tutorial.guidance.classifier import ClassifierLoss, MLPClassifier
@@ -22,7 +22,13 @@ from rlvae_tutorial.guidance.diversity import (
     nearest_index,
 )
 from rlvae_tutorial.guidance.figures import plot_tradeoff
-from rlvae_tutorial.guidance.optimum import kl_to_optimum, log_partition, tilted_rejection
+from rlvae_tutorial.guidance.optimum import (
+    TiltedSample,
+    kl_to_optimum,
+    log_partition,
+    sample_tilted,
+    tilted_rejection,
+)
 from rlvae_tutorial.guidance.policy import (
     GuidanceConfig,
     GuidanceLoss,
@@ -41,6 +47,7 @@ __all__ = [
     "GuidanceLoss",
     "LatentPolicy",
     "MLPClassifier",
+    "TiltedSample",
     "class_entropy",
     "classifier_log_prob_reward",
     "distinct_nearest",
@@ -50,6 +57,7 @@ __all__ = [
     "mean_pairwise_distance",
     "nearest_index",
     "plot_tradeoff",
+    "sample_tilted",
     "tilted_rejection",
     "token_reinforce_loss",
     "train_latent_policy",

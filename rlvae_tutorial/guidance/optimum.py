@@ -18,6 +18,8 @@ exactly: draw z ~ p and keep it with probability exp(r(z) / lam) (rejection samp
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -55,6 +57,59 @@ def tilted_rejection(reward: Tensor, lam: float, generator: torch.Generator | No
     u = torch.rand(reward.shape, generator=generator, dtype=reward.dtype,
                    device=generator.device if generator is not None else reward.device).to(reward.device)
     return u < torch.exp(reward / lam)
+
+
+class TiltedSample(NamedTuple):
+    """What :func:`sample_tilted` returns: ``z`` ``(n, ...)``, exact samples of pi*_lam; ``log_z``,
+    log Z_lam estimated from all ``draws`` prior draws; ``draws``, the prior draws made; ``accepted``,
+    how many of them were accepted (>= n; the first n are returned)."""
+
+    z: Tensor
+    log_z: float
+    draws: int
+    accepted: int
+
+
+def sample_tilted(
+    prior_draw: Callable[[int], Tensor],
+    reward: Callable[[Tensor], Tensor],
+    lam: float,
+    n: int,
+    generator: torch.Generator | None = None,
+    chunk: int = 20_000,
+    max_draws: int = 10_000_000,
+) -> TiltedSample:
+    """``n`` exact samples of pi*_lam(z) ∝ p(z) exp(r(z) / lam), by rejection, drawing as long as needed.
+
+    ``prior_draw(k)`` returns k draws z ~ p ``(k, ...)``; ``reward(z)`` their rewards ``(k,)``, all <= 0.
+    Draws come in chunks of ``chunk``, each kept with probability exp(r / lam) (:func:`tilted_rejection`,
+    with ``generator`` for the uniforms), until n are kept: about n / Z_lam draws, so a sharp optimum
+    (small lam, small Z_lam) needs many.  log Z_lam is estimated (:func:`log_partition`) from every
+    draw made.  Raises ValueError if ``max_draws`` draws do not give n samples, with the acceptance
+    rate seen and the number of draws that n would need.
+    """
+    if n < 1 or chunk < 1 or max_draws < 1:
+        raise ValueError(f"n, chunk and max_draws must be >= 1, got n={n}, chunk={chunk}, max_draws={max_draws}")
+    kept: list[Tensor] = []
+    log_sums: list[Tensor] = []  # logsumexp(r / lam) of each chunk
+    draws = accepted = 0
+    while accepted < n and draws < max_draws:
+        z = prior_draw(min(chunk, max_draws - draws))  # (k, ...)
+        r = reward(z)  # (k,)
+        if r.shape != z.shape[:1]:
+            raise ValueError(f"reward(z) must give one reward per draw, shape ({z.shape[0]},), got {tuple(r.shape)}")
+        keep = tilted_rejection(r, lam, generator=generator)  # (k,) bool
+        kept.append(z[keep])
+        log_sums.append(torch.logsumexp(as_float(r) / lam, dim=0))
+        draws, accepted = draws + z.shape[0], accepted + int(keep.sum())
+    log_z = float(torch.logsumexp(torch.stack(log_sums), dim=0)) - math.log(draws)
+    if accepted < n:
+        rate = accepted / draws
+        need = f"about {math.ceil(n / rate):,}" if accepted else f"more than {draws:,}"
+        raise ValueError(f"only {accepted} of the {n} samples of pi*_lam (lam={lam}) were accepted in {draws:,} "
+                         f"prior draws (acceptance rate {rate:.2g}, an estimate of Z_lam): raise max_draws to "
+                         f"{need}, ask for fewer samples, or use a larger lam")
+    return TiltedSample(torch.cat(kept)[:n], log_z, draws, accepted)
 
 
 def kl_to_optimum(reward_mean: float, kl_to_prior: float, log_z: float, lam: float) -> float:
