@@ -142,11 +142,11 @@ def _post_code(v: Values) -> tuple[str, str]:
 
 def _policy_gradient(v: Values) -> tuple[str, str]:
     g = {k: v[("rlvae_policy_gradient", k)] for k in
-         ("gap_best_nats", "gap_best_high_nats", "gap_seeds", "gap_none_nats", "ref_epochs",
-          "variance_ratio_none_over_loo", "variance_ratio_loo_per_sample_over_reparam")}
+         ("gap_best_nats", "gap_best_high_nats", "gap_seeds", "gap_none_nats", "gap_baselined_nats",
+          "ref_epochs", "variance_ratio_none_over_loo", "variance_ratio_loo_per_sample_over_reparam")}
     if g["gap_best_high_nats"] <= 1.0:  # the whole 95% interval over seeds within a nat
         status = HOLDS
-    elif g["gap_none_nats"] - g["gap_best_nats"] >= 0.5:
+    elif g["gap_none_nats"] - g["gap_baselined_nats"] >= 0.5:  # same runs, shared learning rate
         status = PARTLY
     else:
         status = FAILS
@@ -154,8 +154,9 @@ def _policy_gradient(v: Values) -> tuple[str, str]:
                     f"reparameterised epochs, each estimator's learning rate picked from the same grid, the "
                     f"leave-one-out score-function VAE ended {g['gap_best_nats']:.2f} nats behind the "
                     f"reparameterised one in test ELBO on average over {g['gap_seeds']:.0f} seeds (95% "
-                    f"interval up to {g['gap_best_high_nats']:.2f}); plain REINFORCE, in one run, "
-                    f"{g['gap_none_nats']:.1f} nats behind. Leave-one-out cut the gradient's "
+                    f"interval up to {g['gap_best_high_nats']:.2f}); in the runs at one shared learning rate the "
+                    f"best baselined VAE was {g['gap_baselined_nats']:.1f} nats behind and plain REINFORCE "
+                    f"{g['gap_none_nats']:.1f}. Leave-one-out cut the gradient's "
                     f"variance {g['variance_ratio_none_over_loo']:,.0f}-fold, yet per sample kept "
                     f"{g['variance_ratio_loo_per_sample_over_reparam']:.1f} times the reparameterised variance.")
 
@@ -295,8 +296,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("encoder_policy_gradient", "The encoder as a policy",
           "The encoder π(z|x), trained by policy gradient on the reconstruction-plus-KL reward, learns the VAE.",
           tuple(("rlvae_policy_gradient", k) for k in (
-              "gap_best_nats", "gap_best_high_nats", "gap_seeds", "gap_none_nats", "ref_epochs",
-              "variance_ratio_none_over_loo", "variance_ratio_loo_per_sample_over_reparam")),
+              "gap_best_nats", "gap_best_high_nats", "gap_seeds", "gap_none_nats", "gap_baselined_nats",
+              "ref_epochs", "variance_ratio_none_over_loo", "variance_ratio_loo_per_sample_over_reparam")),
           _policy_gradient),
     Claim("reward_feedback", "Reward on generated data",
           "A reward computed on the generated data, fed back to an RL algorithm, improves the generator.",
