@@ -121,7 +121,9 @@ def failure_text(run: dict[str, Any]) -> str:
 
 
 def rerun_command(path: str, mode: str) -> str:
-    return f'make sweep NOTEBOOKS="{path}" SEEDS="0-29" MODE={mode} JOBS=2 OUT=sweeps/{mode}-<name>.json'
+    """The sweep that refreshes ``path`` in ``mode``: the issue's sizes, 30 quick or 10 full seeds."""
+    seeds = "0-29" if mode == "quick" else "0-9"
+    return f'make sweep NOTEBOOKS="{path}" SEEDS="{seeds}" MODE={mode} JOBS=2 OUT=sweeps/{mode}-<name>.json'
 
 
 def pass_cell(found: dict[str, Any] | None, fingerprint: str) -> str:

@@ -113,7 +113,7 @@ def test_stale_sweep_names_the_notebook_and_the_command(tmp_path: Path) -> None:
     stale = _sweep("full", "old", [_run(0)])
     (problem,) = stale_sweeps(load_sweeps(_write(tmp_path / "s2", {"f.json": stale})), nbs)
     assert problem.startswith("book/a.ipynb: its code changed since its full-mode sweep (f.json)")
-    assert 'make sweep NOTEBOOKS="book/a.ipynb" SEEDS="0-29" MODE=full' in problem
+    assert 'make sweep NOTEBOOKS="book/a.ipynb" SEEDS="0-9" MODE=full' in problem
 
 
 def test_a_file_that_is_not_a_sweep_is_refused(tmp_path: Path) -> None:
