@@ -83,6 +83,7 @@ CASES: dict[str, list[Case]] = {
     "stats.solved_fraction": [Case((np.array([3, 5, 7]), np.array([True, False, True])))],
     "stats.kaplan_meier": [Case((np.array([3, 5, 7]), np.array([True, False, True])), out=("float", "float"))],
     "stats.restricted_mean": [Case((np.array([3, 5, 7]), np.array([True, False, True])), {"horizon": 10})],
+    "stats.t_interval": [Case((np.array([3, 5, 7]),), out=("float", "float"))],
     "stats.restricted_mean_difference": [Case((np.array([3, 5, 7]), np.array([4, 8, 9])),
                                               {"horizon": 10, "n_boot": 200})],
     "estimators.baselines.ema_update": [Case((I(2), I(5), 0.9))],

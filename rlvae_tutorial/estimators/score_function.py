@@ -82,9 +82,13 @@ def group_normalized_advantages(rewards: Tensor, eps: float = 1e-8) -> Tensor:
     advantage) with one reward per completion: the group is the K completions of one prompt, here
     the K codes z of one image x.  The centring alone is the leave-one-out advantage times
     (K - 1) / K (r_k - mean = (K - 1)/K * (r_k - b_k^LOO)), so it keeps the estimator unbiased up
-    to that constant; the division by std(x) is what changes the estimator: it weights each input's
-    gradient by 1 / std(x), which is no longer the gradient of E[r] (inputs whose codes agree get
-    the largest steps) and sets the step's scale independently of the reward's units.
+    to that constant.  The division changes the estimator: it divides by the sample std of the same
+    K rewards, a random number that depends on every z_k of the group (z_k itself included), so even
+    for one input the mean is no longer proportional to that input's gradient, and across inputs it
+    roughly weights each by 1 / sigma(x): inputs whose rewards vary little get the largest steps
+    (with pass/fail rewards, prompts almost always solved or almost always failed: the difficulty
+    bias of Liu et al., 2025, "Understanding R1-Zero-like training", which Dr. GRPO removes).  The
+    step's scale no longer depends on the reward's units.
     """
     if rewards.dim() < 1 or rewards.shape[0] < 2:
         raise ValueError(
