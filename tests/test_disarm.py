@@ -53,7 +53,7 @@ def test_one_bit_by_hand() -> None:
     s = disarm_surrogate(logits, z, zt, z.sum(-1), zt.sum(-1))  # (1,)
     (g,) = torch.autograd.grad(s.sum(), logits)
     assert g.item() == pytest.approx(0.5 * 1.0 * 1.0 * torch.sigmoid(torch.tensor(1.0)).item())
-    # u = 0.5 lies below both sigmoid(-1) and sigmoid(1): the pair agrees, and gives no gradient
+    # u = 0.5 lies between sigmoid(-1) and sigmoid(1): the pair agrees, and gives no gradient
     z, zt = antithetic_bernoulli(logits, torch.tensor([[0.5]]))
     assert z.tolist() == zt.tolist() == [[1.0]]
     (g,) = torch.autograd.grad(disarm_surrogate(logits, z, zt, z.sum(-1), zt.sum(-1)).sum(), logits)

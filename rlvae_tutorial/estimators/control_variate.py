@@ -10,8 +10,11 @@ enter the gradient in two ways.  *Followed* (DDPG-style), only the second term i
 place of f: biased whenever c's slope is not f's.  As a *control variate*, both terms are kept:
 unbiased for any c, and lower-variance the better c tracks f, because the score-function term only
 carries the residual f - c.  MuProp (Gu et al., 2016) takes c to be a first-order Taylor expansion
-of f; LAX and RELAX (Grathwohl et al., 2018) learn c, and Q-Prop (Gu et al., 2017) does the same
-with a learned Q in policy-gradient RL.  f itself is never differentiated: it may be a black box.
+of f; LAX and RELAX (Grathwohl et al., 2018) learn c by minimising the estimator's variance; Q-Prop
+(Gu et al., 2017) uses a first-order Taylor expansion of a learned Q in policy-gradient RL.  The
+book's critic (:mod:`rlvae_tutorial.rlvae.critic`) is fitted to f by regression instead, which is
+simpler and keeps the estimator unbiased all the same.  f itself is never differentiated: it may
+be a black box.
 """
 
 from __future__ import annotations

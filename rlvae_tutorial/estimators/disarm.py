@@ -2,8 +2,8 @@
 
 For z ~ Bernoulli(sigmoid(l)) (D independent bits, logits l) and a reward f, draw u ~ U(0, 1)^D
 and use it twice, as z = 1[u < sigmoid(l)] and its antithetic twin z~ = 1[1 - u < sigmoid(l)]:
-both are exact Bernoulli(sigmoid(l)) draws, and they differ only in the bits where u lands between
-sigmoid(-l) and sigmoid(l).  DisARM's estimate of d E[f(z)] / d l_d is
+both are exact Bernoulli(sigmoid(l)) draws; they agree in the bits where u lands between
+sigmoid(-l) and sigmoid(l) and differ in the others (bit d with probability 2 sigmoid(-|l_d|)).  DisARM's estimate of d E[f(z)] / d l_d is
 
     g_d = 1/2 (f(z) - f(z~)) (-1)^{z~_d} 1[z_d != z~_d] sigmoid(|l_d|),
 

@@ -2,12 +2,13 @@
 
 With a single step there is nothing to bootstrap: the Q-learning target for Q(x, z) is the reward
 itself, so "Q-learning" here is regression of log p(x|z) on (x, z).  Following a critic the
-actor-critic way (DDPG), the encoder's gradient is grad_phi E_eps[Q_psi(x, mu + sigma * eps)]
+actor-critic way (DDPG; for a stochastic policy, SVG(0) of Heess et al. 2015), the encoder's gradient is grad_phi E_eps[Q_psi(x, mu + sigma * eps)]
 - beta * grad_phi KL: the reparameterised gradient with the true d log p(x|z) / dz replaced by the
 critic's d Q / dz.  Fitting values well does not make those gradients right, so the estimator is
-biased, and no number of draws removes the bias.  Used as a *control variate* instead (LAX /
-RELAX, Grathwohl et al. 2018; Q-Prop, Gu et al. 2017), the same critic leaves the gradient
-unbiased: :func:`critic_control_variate_objective`.
+biased, and no number of draws removes the bias.  Used as a *control variate* instead (the LAX
+estimator of Grathwohl et al. 2018, who train the control variate to minimise the variance, where
+this critic is fitted by regression; Q-Prop, Gu et al. 2017, linearises a learned Q), the same
+critic leaves the gradient unbiased: :func:`critic_control_variate_objective`.
 """
 
 from __future__ import annotations
