@@ -95,3 +95,13 @@ def test_sample_tilted_is_reproducible_and_says_how_many_draws_it_would_need() -
         sample_tilted(draw, reward, 1.0, 0)
     with pytest.raises(ValueError, match="rewards <= 0"):
         sample_tilted(draw, lambda z: z[:, 0].abs(), 1.0, 5)
+
+
+def test_sample_tilted_settles_for_min_n_when_the_draws_run_out() -> None:
+    g, draw, reward = _gaussian_case(100.0, 0)  # Z_0.1 = (1 + 1000)^(-1/2), about 0.032
+    t = sample_tilted(draw, reward, 0.1, 500, generator=g, chunk=1000, max_draws=4000, min_n=50)
+    assert 50 <= t.accepted < 500 and t.z.shape == (t.accepted, 1) and t.draws == 4000
+    with pytest.raises(ValueError, match=r"at least 400 needed"):
+        sample_tilted(*_gaussian_case(100.0, 0)[1:], 0.1, 500, chunk=1000, max_draws=4000, min_n=400)
+    with pytest.raises(ValueError, match="min_n <= n"):
+        sample_tilted(draw, reward, 0.1, 5, min_n=6)

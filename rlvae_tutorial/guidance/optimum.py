@@ -60,9 +60,9 @@ def tilted_rejection(reward: Tensor, lam: float, generator: torch.Generator | No
 
 
 class TiltedSample(NamedTuple):
-    """What :func:`sample_tilted` returns: ``z`` ``(n, ...)``, exact samples of pi*_lam; ``log_z``,
-    log Z_lam estimated from all ``draws`` prior draws; ``draws``, the prior draws made; ``accepted``,
-    how many of them were accepted (>= n; the first n are returned)."""
+    """What :func:`sample_tilted` returns: ``z`` ``(min(n, accepted), ...)``, exact samples of pi*_lam;
+    ``log_z``, log Z_lam estimated from all ``draws`` prior draws; ``draws``, the prior draws made;
+    ``accepted``, how many of them were accepted (the first n are returned)."""
 
     z: Tensor
     log_z: float
@@ -78,6 +78,7 @@ def sample_tilted(
     generator: torch.Generator | None = None,
     chunk: int = 20_000,
     max_draws: int = 10_000_000,
+    min_n: int | None = None,
 ) -> TiltedSample:
     """``n`` exact samples of pi*_lam(z) ∝ p(z) exp(r(z) / lam), by rejection, drawing as long as needed.
 
@@ -85,11 +86,14 @@ def sample_tilted(
     Draws come in chunks of ``chunk``, each kept with probability exp(r / lam) (:func:`tilted_rejection`,
     with ``generator`` for the uniforms), until n are kept: about n / Z_lam draws, so a sharp optimum
     (small lam, small Z_lam) needs many.  log Z_lam is estimated (:func:`log_partition`) from every
-    draw made.  Raises ValueError if ``max_draws`` draws do not give n samples, with the acceptance
-    rate seen and the number of draws that n would need.
+    draw made.  If ``max_draws`` draws give fewer than n, it returns the ``accepted`` (< n) it has when
+    that is at least ``min_n`` (default: n, i.e. never fewer), and otherwise raises ValueError with
+    the acceptance rate seen and the number of draws that n would need.
     """
-    if n < 1 or chunk < 1 or max_draws < 1:
-        raise ValueError(f"n, chunk and max_draws must be >= 1, got n={n}, chunk={chunk}, max_draws={max_draws}")
+    min_n = n if min_n is None else min_n
+    if n < 1 or chunk < 1 or max_draws < 1 or not 1 <= min_n <= n:
+        raise ValueError(f"n, chunk and max_draws must be >= 1 and 1 <= min_n <= n, got n={n}, chunk={chunk}, "
+                         f"max_draws={max_draws}, min_n={min_n}")
     kept: list[Tensor] = []
     log_sums: list[Tensor] = []  # logsumexp(r / lam) of each chunk
     draws = accepted = 0
@@ -103,10 +107,11 @@ def sample_tilted(
         log_sums.append(torch.logsumexp(as_float(r) / lam, dim=0))
         draws, accepted = draws + z.shape[0], accepted + int(keep.sum())
     log_z = float(torch.logsumexp(torch.stack(log_sums), dim=0)) - math.log(draws)
-    if accepted < n:
+    if accepted < min_n:
         rate = accepted / draws
         need = f"about {math.ceil(n / rate):,}" if accepted else f"more than {draws:,}"
-        raise ValueError(f"only {accepted} of the {n} samples of pi*_lam (lam={lam}) were accepted in {draws:,} "
+        raise ValueError(f"only {accepted} of the {n} samples of pi*_lam (lam={lam}; at least {min_n} needed) "
+                         f"were accepted in {draws:,} "
                          f"prior draws (acceptance rate {rate:.2g}, an estimate of Z_lam): raise max_draws to "
                          f"{need}, ask for fewer samples, or use a larger lam")
     return TiltedSample(torch.cat(kept)[:n], log_z, draws, accepted)
