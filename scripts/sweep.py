@@ -166,7 +166,8 @@ def run_sweep(notebooks: list[Path], seeds: list[int], mode: str, jobs: int, out
         "format": FORMAT, "mode": mode, "seeds": seeds, "jobs": jobs,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "finished_at": None,
         "complete": False, "commit": _git("rev-parse", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # uncommitted changes other than sweep results (a sweep clone accumulates those as it goes)
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)sweeps")),
         "machine": machine_info(), "command": " ".join(sys.argv),
         "notebooks": {docname(p): {"path": docname(p) + ".ipynb",
                                    "fingerprint": sweep_fingerprint(p), "runs": []}
