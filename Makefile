@@ -170,7 +170,7 @@ clean:
 # Mutation testing (CONTRIBUTING.md, "Mutation testing"); not part of make test.  mutmut mutates
 # the modules in MUTATE one after the other ([tool.mutmut] in pyproject.toml names the fast tests),
 # on one core, niced; results accumulate in mutants/ (a rerun checks only what changed).
-MUTATE ?= rl.returns rl.bandit rl.dqn rl.reinforce rl.actor_critic vae.losses estimators train device
+MUTATE ?= rl.returns rl.bandit rl.dqn rl.reinforce rl.actor_critic rl.ppo vae.losses estimators train device
 mutation: $(STAMP)
 	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[dev]"
 	@for m in $(MUTATE); do \
