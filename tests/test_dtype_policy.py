@@ -138,6 +138,8 @@ def _pure_functions() -> dict[str, Callable[..., Any]]:
         for name, fn in vars(module).items():
             if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != module.__name__:
                 continue
+            if "__mutmut_" in name:  # mutmut's copies of each function, under `make mutation`
+                continue
             anns = [str(p.annotation) for p in inspect.signature(fn).parameters.values()]
             tokens = {t for a in anns for t in re.findall(r"[A-Za-z_][\w.]*", a)}
             if tokens & {"Tensor", "np.ndarray", "Sequence"} and tokens <= NUMERIC:
