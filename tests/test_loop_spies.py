@@ -369,6 +369,70 @@ def test_dqn_learning_starts_updates_per_step_and_evaluations(monkeypatch: pytes
     assert h.eval_steps == [0, 10, 20, 30, 40] and h.eval_means == [3.0] * 5
 
 
+def test_dqn_builds_what_its_config_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adam at config.lr, both networks with config.hidden, a progress bar over config.total_steps
+    that counts every env step, evaluations from the same start states, a loss record every 50
+    updates, and the documented defaults."""
+    adams: list[float] = []
+
+    class RecordedAdam(torch.optim.Adam):
+        def __init__(self, params: Any, lr: float = 1e-3, **kwargs: Any) -> None:
+            adams.append(lr)
+            super().__init__(params, lr=lr, **kwargs)
+
+    bars: list[dict[str, Any]] = []
+
+    class RecordedBar:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs, self.counted = kwargs, 0
+            bars.append(self.__dict__)
+
+        def update(self, n: int) -> None:
+            self.counted += n
+
+        def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    clocks = spy(monkeypatch, dqn_module, "EvalClock")
+    updates = spy(monkeypatch, dqn_module, "dqn_update")
+    monkeypatch.setattr(torch.optim, "Adam", RecordedAdam)
+    monkeypatch.setattr(dqn_module, "tqdm", RecordedBar)
+    config = _dqn_config(total_steps=240, learning_starts=8, lr=3e-4, hidden=(8,))
+    result = train_dqn(counting_envs(2, 100), config, progress=True, desc="run")
+    assert adams == [3e-4]
+    assert [m.out_features for m in result.policy.modules() if isinstance(m, torch.nn.Linear)] == [8, 2]
+    (bar,) = bars
+    assert bar["kwargs"] == {"total": 240, "desc": "run", "disable": False} and bar["counted"] == 240
+    assert clocks[0]["same_starts"] is True and clocks[0]["at_start"] is True
+    h = result.history
+    assert len(updates) >= 100 and len(h.updates) == len(updates) // 50
+    assert all(set(u) == {"env_steps", "loss"} for u in h.updates)
+    defaults = {k: p.default for k, p in inspect.signature(train_dqn).parameters.items()}
+    assert (defaults["seed"], defaults["progress"], defaults["desc"]) == (0, True, "DQN")
+
+
+def test_dqn_explores_each_sub_env_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With epsilon = 1 the 8 sub-envs draw their actions independently: all 8 agree on one of
+    2 actions with probability 2^-7 per step, not on every step."""
+    adds = spy(monkeypatch, ReplayBuffer, "add")
+    train_dqn(counting_envs(8, 100), _dqn_config(total_steps=320, lr=0.0, eps_start=1.0, eps_end=1.0),
+              progress=False)
+    actions = np.stack([c["actions"] for c in adds])  # (steps, 8)
+    agree = np.mean([len(set(row.tolist())) == 1 for row in actions])
+    assert len(actions) >= 40 and agree < 0.2, agree
+
+
+@pytest.mark.parametrize("max_grad_norm", [None, 0.5])
+def test_dqn_clips_the_gradient_only_when_asked(monkeypatch: pytest.MonkeyPatch, max_grad_norm: float | None) -> None:
+    clips = spy(monkeypatch, torch.nn.utils, "clip_grad_norm_")
+    train_dqn(counting_envs(2, 3), _dqn_config(max_grad_norm=max_grad_norm), progress=False)
+    assert (len(clips) > 0) == (max_grad_norm is not None)
+    assert all(c["max_norm"] == max_grad_norm for c in clips)
+
+
 def test_bandit_training_draws_only_from_its_seeded_generator(capsys: pytest.CaptureFixture[str]) -> None:
     bandit = Bandit(torch.tensor([[1.0, 2.0], [5.0, 3.0]]), noise=1.0)
     config = BanditConfig(steps=3, batch=4, lr=0.1)
