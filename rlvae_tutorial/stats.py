@@ -147,8 +147,8 @@ def t_interval(values: Sequence[float], *, level: float = 0.95) -> tuple[float, 
         raise ValueError(f"values must be finite, got {v.tolist()}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level}")
-    half = float(_scipy_stats.t.ppf((1 + level) / 2, df=len(v) - 1)) * float(v.std(ddof=1)) / np.sqrt(len(v))
-    return float(v.mean()) - half, float(v.mean()) + half
+    half = _scipy_stats.t.ppf((1 + level) / 2, df=len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return float(v.mean() - half), float(v.mean() + half)  # Python floats (glue formats them)
 
 
 def bootstrap_diff_ci(a: Sequence[float], b: Sequence[float], statistic: Statistic = np.mean, *,

@@ -96,6 +96,7 @@ def test_t_interval_by_hand() -> None:
     # with four seeds it reaches past the extremes, where the percentile bootstrap cannot
     assert lo < 1.0 and hi > 4.0
     assert t_interval([3.0, 3.0]) == (3.0, 3.0)
+    assert all(type(end) is float for end in (lo, hi)), "plain floats, not NumPy scalars (glue formats them)"
 
 
 def test_t_interval_covers_the_mean_at_its_level() -> None:
