@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from gymnasium.vector import AutoresetMode
 
 from rlvae_tutorial.rl import (
     ActorCriticConfig,
@@ -171,13 +172,15 @@ def _dqn_config(**kwargs: Any) -> DQNConfig:
     return DQNConfig(**{**base, **kwargs})
 
 
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
 @pytest.mark.parametrize("truncate", [False, True])
 def test_dqn_stores_terminated_not_done_and_the_final_observation(monkeypatch: pytest.MonkeyPatch,
-                                                                  truncate: bool) -> None:
+                                                                  truncate: bool, mode: AutoresetMode) -> None:
     """A time limit is not the end of the MDP: a truncated step is stored with terminated=False
-    (so it bootstraps), and its next observation is the final one, not the reset one."""
+    (so it bootstraps), and its next observation is the final one, not the reset one (which a
+    SAME_STEP vector env returns in its place, the final one going to ``infos``)."""
     adds = spy(monkeypatch, ReplayBuffer, "add")
-    train_dqn(counting_envs(2, 3, truncate=truncate), _dqn_config(), progress=False)
+    train_dqn(counting_envs(2, 3, truncate=truncate, mode=mode), _dqn_config(), progress=False)
     next_obs = np.concatenate([c["next_obs"][:, 0] for c in adds])
     obs = np.concatenate([c["obs"][:, 0] for c in adds])
     terminated = np.concatenate([c["terminated"] for c in adds])
@@ -397,6 +400,14 @@ def test_dqn_builds_what_its_config_says(monkeypatch: pytest.MonkeyPatch) -> Non
             pass
 
     clocks = spy(monkeypatch, dqn_module, "EvalClock")
+    sizes: list[int] = []  # the buffer's size, = env steps so far, at each gradient step
+    real_sample = ReplayBuffer.sample
+
+    def sample(self: ReplayBuffer, *args: Any, **kwargs: Any) -> Any:
+        sizes.append(self.size)
+        return real_sample(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReplayBuffer, "sample", sample)
     updates = spy(monkeypatch, dqn_module, "dqn_update")
     monkeypatch.setattr(torch.optim, "Adam", RecordedAdam)
     monkeypatch.setattr(dqn_module, "tqdm", RecordedBar)
@@ -410,6 +421,9 @@ def test_dqn_builds_what_its_config_says(monkeypatch: pytest.MonkeyPatch) -> Non
     h = result.history
     assert len(updates) >= 100 and len(h.updates) == len(updates) // 50
     assert all(set(u) == {"env_steps", "loss"} for u in h.updates)
+    # a record after gradient steps 50, 100, ...: at the env steps of those updates (plus the
+    # vector step's 2 transitions, counted before the updates run)
+    assert [u["env_steps"] for u in h.updates] == [sizes[k - 1] for k in range(50, len(sizes) + 1, 50)]
     defaults = {k: p.default for k, p in inspect.signature(train_dqn).parameters.items()}
     assert (defaults["seed"], defaults["progress"], defaults["desc"]) == (0, True, "DQN")
 
