@@ -439,6 +439,27 @@ def test_dqn_explores_each_sub_env_on_its_own(monkeypatch: pytest.MonkeyPatch) -
     assert len(actions) >= 40 and agree < 0.2, agree
 
 
+def test_dqn_explores_each_sub_env_on_its_own_at_intermediate_epsilon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At epsilon = 0.5 each of 8 sub-envs leaves the greedy action with probability 1/4 on its
+    own, so a step where none does has probability 0.75^8 = 0.10; if the sub-envs explored
+    together (one coin for all), it would be about 0.5."""
+    adds = spy(monkeypatch, ReplayBuffer, "add")
+    config = _dqn_config(total_steps=480, lr=0.0, eps_start=0.5, eps_end=0.5)
+    q = train_dqn(counting_envs(8, 100), config, progress=False).policy  # lr 0: q stays as built
+    greedy = np.stack([q.act(torch.as_tensor(c["obs"])).numpy() for c in adds])  # (steps, 8)
+    actions = np.stack([c["actions"] for c in adds])
+    none_deviate = np.mean((actions == greedy).all(axis=1))
+    assert len(actions) >= 60 and none_deviate < 0.3, none_deviate
+
+
+def test_dqn_checks_its_evaluation_envs_before_training() -> None:
+    import gymnasium as gym
+
+    with pytest.raises(ValueError, match="actions must be Discrete"):
+        train_dqn(counting_envs(2, 3), _dqn_config(), eval_envs=gym.make_vec("Pendulum-v1", num_envs=2),
+                  progress=False)
+
+
 @pytest.mark.parametrize("max_grad_norm", [None, 0.5])
 def test_dqn_clips_the_gradient_only_when_asked(monkeypatch: pytest.MonkeyPatch, max_grad_norm: float | None) -> None:
     clips = spy(monkeypatch, torch.nn.utils, "clip_grad_norm_")
