@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -41,9 +40,7 @@ from rlvae_tutorial.rl.dqn import DQNConfig
 from rlvae_tutorial.stats import restricted_mean_difference
 from rlvae_tutorial.train import TrainConfig
 from rlvae_tutorial.vae import VAEConfig
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from tests.notebook_utils import ROOT
 
 # --- reading the notebooks ---------------------------------------------------------------------
 
