@@ -57,3 +57,11 @@ def test_the_package_holds_no_module_level_generator() -> None:
         module = importlib.import_module(info.name)
         found += [f"{info.name}.{k}" for k, v in vars(module).items() if isinstance(v, kinds)]
     assert not found, f"module-level generators: {found}; take a seed or generator argument instead"
+
+
+def test_seed_everything_accepts_exactly_the_32_bit_range_with_whole_messages() -> None:
+    seed_everything(2**32 - 1)
+    with pytest.raises(ValueError, match=r"^seed must be in \[0, 2\*\*32\), got 4294967296$"):
+        seed_everything(2**32)
+    with pytest.raises(TypeError, match=r"^seed must be a non-negative integer, got '3' \(str\)$"):
+        seed_everything("3")  # type: ignore[arg-type]
