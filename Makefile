@@ -175,7 +175,7 @@ mutation: $(STAMP)
 	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[dev]"
 	@for m in $(MUTATE); do \
 	  echo "== mutmut: rlvae_tutorial.$$m"; \
-	  $(OFFLINE) env -u PYTHONPATH OMP_NUM_THREADS=1 nice -n 10 \
+	  $(OFFLINE) env -u PYTHONPATH OMP_NUM_THREADS=1 HYPOTHESIS_PROFILE=mutation nice -n 10 \
 	    $(BIN)/mutmut run --max-children 1 "rlvae_tutorial.$$m.*" >/dev/null || exit 1; \
 	done
 	$(BIN)/python scripts/mutation_score.py

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 settings.register_profile("ci", max_examples=60, deadline=timedelta(seconds=2), derandomize=True,
                           database=None, print_blob=True)
 settings.register_profile("dev", max_examples=60, deadline=timedelta(seconds=2), database=None)
+# `make mutation`: as ci, without shrinking.  A mutant that breaks a property is killed by its first
+# failing example; shrinking it to the smallest one can take minutes (it stalled the first runs).
+settings.register_profile("mutation", max_examples=60, deadline=None, derandomize=True, database=None,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 _deterministic = os.environ.get("CI") or os.environ.get("RLVAE_QUICK")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _deterministic else "dev"))
 
