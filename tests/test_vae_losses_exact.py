@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.distributions import Normal, kl_divergence
+from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
+from rlvae_tutorial.estimators import logistic_noise
 from rlvae_tutorial.vae import (
     VAE,
     VAEConfig,
@@ -21,7 +22,7 @@ from rlvae_tutorial.vae import (
     kl_per_dim,
     losses,
 )
-from rlvae_tutorial.vae.losses import kl_warmup
+from rlvae_tutorial.vae.losses import draw_latent, elbo, kl_warmup
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,34 @@ def test_iwae_draws_k_samples_in_blocks_of_at_most_max_rows_rows(
     monkeypatch.setattr(losses, "sample_latent", spy)
     out = iwae_bound(_model(), torch.zeros(batch, 6), k, chunk_size=chunk_size, max_rows=max_rows)
     assert asked == blocks and out.shape == (batch,)
+
+
+def test_draw_latent_detaches_normal_samples_unless_asked() -> None:
+    mu = torch.zeros(3, 2, requires_grad=True)
+    for q in (Normal(mu, 1.0), Independent(Normal(mu, 1.0), 1)):  # plain or Independent
+        assert not draw_latent(q, 4).requires_grad
+        z = draw_latent(q, 4, reparameterized=True)
+        assert z.shape == (4, 3, 2) and z.requires_grad
+
+
+def test_draw_latent_bernoulli_is_the_sign_of_logits_plus_logistic_noise() -> None:
+    logits = torch.tensor([[-1.0, 0.0, 2.0]], dtype=torch.float64, requires_grad=True)
+    q = Independent(Bernoulli(logits=logits), 1)
+    z = draw_latent(q, 5, generator=torch.Generator().manual_seed(3))
+    noise = logistic_noise((5, 1, 3), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert z.dtype == torch.float64 and not z.requires_grad
+    torch.testing.assert_close(z, (logits.detach() + noise > 0).double())
+    with pytest.raises(ValueError, match=r"^Bernoulli latents cannot be reparameterised$"):
+        draw_latent(q, 5, reparameterized=True)
+
+
+def test_elbo_draws_one_reparameterised_sample_by_default() -> None:
+    model, x = _model(), torch.ones(2, 6)
+    terms = elbo(model, x, generator=torch.Generator().manual_seed(4))
+    qz = model.encoder(x)
+    z = draw_latent(qz, 1, generator=torch.Generator().manual_seed(4))  # (1, B, D)
+    torch.testing.assert_close(terms.recon, model.decoder(z).log_prob(x).mean(0))
+    grads = torch.autograd.grad(terms.recon.sum(), list(model.encoder.parameters()), allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)  # the reconstruction reaches the encoder
+    with pytest.raises(ValueError, match=r"^n_samples must be >= 1, got 0$"):
+        elbo(model, x, n_samples=0)
