@@ -26,7 +26,7 @@ from torch import Tensor
 from rlvae_tutorial.dtypes import float_dtype
 
 
-def _as_numpy(x: Tensor | np.ndarray, name: str) -> np.ndarray:
+def _as_numpy(x: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(x, Tensor):
         x = x.detach().cpu().numpy()
     return np.asarray(x, dtype=np.float64)
@@ -57,15 +57,14 @@ def _flags(terminated: Tensor | None, like: Tensor) -> np.ndarray:
             f"terminated has shape {tuple(terminated.shape)} but rewards have {tuple(like.shape)}; "
             "pass one flag per reward"
         )
-    return _as_numpy(terminated.bool(), "terminated")
+    return _as_numpy(terminated.bool())
 
 
 def _next_values(next_value: Tensor | float | None, like: Tensor) -> np.ndarray:
     batch = like.shape[:-1]  # () or (B,)
     if next_value is None:
         return np.zeros(batch, dtype=np.float64)
-    value = _as_numpy(next_value if isinstance(next_value, Tensor) else torch.tensor(float(next_value)),
-                      "next_value")
+    value = _as_numpy(next_value if isinstance(next_value, Tensor) else torch.tensor(float(next_value)))
     if value.shape not in {(), batch}:
         raise ValueError(
             f"next_value must be a scalar or have shape {tuple(batch)} (one per row of rewards), "
@@ -93,7 +92,7 @@ def discounted_returns(
     """
     _check_layout(rewards)
     _check_gamma(gamma)
-    r = _as_numpy(rewards, "rewards")
+    r = _as_numpy(rewards)
     not_done = 1.0 - _flags(terminated, rewards)
     out = np.empty_like(r)
     acc = np.array(_next_values(next_value, rewards), dtype=np.float64)
@@ -134,8 +133,8 @@ def gae(
             f"values must be a tensor shaped like rewards {tuple(rewards.shape)} (V(s_t) for every "
             f"step), got {shape}"
         )
-    r = _as_numpy(rewards, "rewards")
-    v = _as_numpy(values, "values")
+    r = _as_numpy(rewards)
+    v = _as_numpy(values)
     not_done = 1.0 - _flags(terminated, rewards)
     v_next = np.concatenate([v[..., 1:], _next_values(next_value, rewards)[..., None]], axis=-1)
     delta = r + gamma * not_done * v_next - v
