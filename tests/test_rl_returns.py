@@ -72,3 +72,11 @@ def test_gae_errors() -> None:
         gae(torch.zeros(3), torch.zeros(4), 0.0, None, 0.9, 0.9)
     with pytest.raises(ValueError, match=r"gae_lambda must be in \[0, 1\]"):
         gae(torch.zeros(3), torch.zeros(3), 0.0, None, 0.9, 1.1)
+
+
+def test_gae_computes_in_the_wider_dtype_of_rewards_and_values() -> None:
+    # float64 rewards with float32 values (a critic's output) keep the rewards' precision.
+    r64, v32 = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64), torch.tensor([0.3, 0.2, 0.1])
+    assert gae(r64, v32, 0.0, None, 0.9, 0.8).dtype == torch.float64
+    assert gae(r64.float(), v32.double(), 0.0, None, 0.9, 0.8).dtype == torch.float64
+    assert gae(r64.float(), v32, 0.0, None, 0.9, 0.8).dtype == torch.float32
