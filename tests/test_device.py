@@ -94,3 +94,28 @@ def test_setup_bundles_parameters() -> None:
     assert (s.seed, s.quick, s.device) == (7, True, torch.device("cpu"))
     assert s.pick(1, 100) == 1
     assert setup(seed=7, quick=False, device="cpu").pick(1, 100) == 100
+
+
+def test_auto_prefers_cuda_then_mps_when_they_report_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No GPU here: pretend, to check the order of preference and the MPS probe themselves.
+    monkeypatch.delenv("RLVAE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device() == torch.device("cuda") and get_device("auto") == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.backends, "mps", None)  # a torch built without the MPS backend
+    assert get_device() == torch.device("cpu")
+
+
+def test_a_device_object_or_the_env_var_is_honoured_when_cuda_reports_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.delenv("RLVAE_DEVICE", raising=False)
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setenv("RLVAE_DEVICE", "cpu")
+    assert get_device("auto") == torch.device("cpu")
+
+
+def test_a_non_string_device_gets_a_whole_message() -> None:
+    with pytest.raises(TypeError, match=r"^device must be a string such as 'cpu' or 'cuda', got <class 'int'>$"):
+        get_device(3)  # type: ignore[arg-type]
