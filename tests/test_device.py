@@ -119,3 +119,42 @@ def test_a_device_object_or_the_env_var_is_honoured_when_cuda_reports_available(
 def test_a_non_string_device_gets_a_whole_message() -> None:
     with pytest.raises(TypeError, match=r"^device must be a string such as 'cpu' or 'cuda', got <class 'int'>$"):
         get_device(3)  # type: ignore[arg-type]
+
+
+def _pretend_gpus(monkeypatch: pytest.MonkeyPatch, n_cuda: int, mps: bool) -> None:
+    monkeypatch.delenv("RLVAE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: n_cuda > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: n_cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+def test_explicit_cuda_index_and_mps_with_pretended_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    _pretend_gpus(monkeypatch, n_cuda=2, mps=True)
+    assert get_device("cuda") == torch.device("cuda")
+    assert get_device("cuda:1") == torch.device("cuda", 1)
+    assert get_device("mps") == torch.device("mps")
+    with pytest.raises(RuntimeError, match=r"^device 'cuda:2' was requested but only 2 CUDA device\(s\) exist$"):
+        get_device("cuda:2")
+    _pretend_gpus(monkeypatch, n_cuda=0, mps=False)
+    with pytest.raises(RuntimeError, match=r"^device 'mps' was requested but MPS is not available; use 'cpu' or 'auto'$"):
+        get_device("mps")
+    with pytest.raises(
+        RuntimeError,
+        match=r"^device 'cuda' was requested but CUDA is not available \(no NVIDIA GPU or a CPU-only torch build\); "
+        r"use device='cpu' or 'auto', or unset RLVAE_DEVICE$",
+    ):
+        get_device("cuda")
+
+
+def test_only_the_cpu_resets_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RLVAE_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        _pretend_gpus(monkeypatch, n_cuda=1, mps=False)
+        torch.set_num_threads(2)
+        get_device("cuda")
+        assert torch.get_num_threads() == 2
+        get_device("cpu")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
