@@ -100,3 +100,26 @@ def test_documented_defaults_are_the_ones_used() -> None:
     seeded = train_bandit(bandit, config, seed=0)[1].expected_reward
     assert train_bandit(bandit, config)[1].expected_reward == seeded
     assert train_bandit(bandit, config, seed=1)[1].expected_reward != seeded
+
+
+def test_learned_value_baseline_keeps_the_rewards_dtype() -> None:
+    contexts = torch.tensor([0, 1, 0])
+    for dtype in (torch.float32, torch.float64):
+        b = learned_value_baseline(contexts, torch.tensor([1.0, 2.0, 3.0], dtype=dtype), 2, 0.5)
+        assert b.dtype == dtype and b.tolist() == [0.0, 0.0, 0.5]
+
+
+def test_train_bandit_keeps_its_moving_average_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rlvae_tutorial.rl.bandit as bandit_module
+
+    made: list[torch.dtype] = []
+    real = bandit_module.EMABaseline
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        ema = real(*args, **kwargs)
+        made.append(ema.value.dtype)
+        return ema
+
+    monkeypatch.setattr(bandit_module, "EMABaseline", spy)
+    train_bandit(book_bandit(), BanditConfig(steps=2, batch=4, baseline="ema"))
+    assert made == [torch.float64]

@@ -211,3 +211,30 @@ def test_progress_bar_can_be_shown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "fit" in capsys.readouterr().err
     train(model, mse, data, config=TrainConfig(epochs=2), progress=False, desc="quiet")
     assert "quiet" not in capsys.readouterr().err
+
+
+def test_non_finite_loss_messages_name_each_cause_in_full() -> None:
+    from rlvae_tutorial.train import _non_finite_error
+
+    model = nn.Linear(2, 1)
+    too_high = "the learning rate (0.1) is probably too high; lower it or set TrainConfig(grad_clip=...)"
+    where = "the loss is nan at epoch 1, step 3: "
+    dirty = (torch.tensor([[math.nan, 1.0], [math.inf, 0.0]]), torch.tensor([1, 2]))
+    assert str(_non_finite_error(math.nan, model, dirty, 1, 3, "0.1", None)) == (
+        where + "the batch contains 2 NaN/inf values: the training data are not clean "
+        "(check them with torch.isfinite before training)."
+    )
+    clean = torch.zeros(2, 2)
+    assert str(_non_finite_error(math.nan, model, clean, 1, 3, "0.1", 2.5)) == (
+        where + f"the loss started finite (2.5) and training diverged: {too_high}. "
+        "If a small learning rate does the same, look for log(0) or exp() overflow in loss_fn."
+    )
+    assert str(_non_finite_error(math.nan, model, clean, 1, 3, "0.1", None)) == (
+        where + "the very first loss is not finite with clean data: likely log(0) or exp() overflow in "
+        "loss_fn (score log-probabilities with torch.distributions / logits, clamp log-variances)."
+    )
+    with torch.no_grad():
+        model.weight[0, 0] = math.nan
+    assert str(_non_finite_error(math.nan, model, clean, 1, 3, "0.1", 2.5)) == (
+        where + f"the model's weights are already NaN/inf, so an earlier update diverged: {too_high}."
+    )
