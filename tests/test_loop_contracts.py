@@ -1,0 +1,121 @@
+"""What every policy-gradient training loop promises, checked on the three of them alike.
+
+REINFORCE, A2C and PPO share a contract (their docstrings and ``TrainHistory``): ``seed`` defaults
+to 0; the progress bar is on by default and named after the loop; evaluation runs on ``eval_envs``
+and stops training once the mean return reaches ``target_return``, returning the result so far;
+every rollout with no real transition is counted in ``skipped_updates``, one by one; a gradient
+clip, when asked for, covers the policy's and the critic's parameters at the configured norm.
+The environment is ``CountingEnv`` (reward 1 a step, episodes of a fixed length), so evaluation
+returns are known exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+from rlvae_tutorial.rl import (
+    ActorCriticConfig,
+    PPOConfig,
+    ReinforceConfig,
+    train_actor_critic,
+    train_ppo,
+    train_reinforce,
+)
+from tests.test_rl_training import counting_envs
+
+SMALL = {"hidden": (8,), "total_steps": 48, "eval_every": 8, "target_return": None}
+LOOPS: dict[str, tuple[Callable[..., Any], Callable[..., Any], str]] = {
+    "reinforce": (train_reinforce, lambda **kw: ReinforceConfig(**{**SMALL, "episodes_per_update": 2, **kw}),
+                  "REINFORCE (value)"),
+    "a2c": (train_actor_critic, lambda **kw: ActorCriticConfig(**{**SMALL, "n_steps": 4, **kw}), "actor-critic"),
+    "ppo": (train_ppo, lambda **kw: PPOConfig(**{**SMALL, "n_envs": 2, "n_steps": 4, "epochs": 1, "minibatches": 1,
+                                                 **kw}), "ppo"),
+}
+
+
+def _steps(result: Any) -> list[dict[str, float]]:
+    return [{k: v for k, v in u.items() if k != "seconds"} for u in result.history.updates]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_seed_defaults_to_zero(loop: str) -> None:
+    train, config, _ = LOOPS[loop]
+    default = train(counting_envs(2, 5), config(), progress=False)
+    assert _steps(default) == _steps(train(counting_envs(2, 5), config(), seed=0, progress=False))
+    assert _steps(default) != _steps(train(counting_envs(2, 5), config(), seed=1, progress=False))
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_progress_bar_is_on_by_default_and_named_after_the_loop(loop: str, capsys: pytest.CaptureFixture[str]) -> None:
+    train, config, desc = LOOPS[loop]
+    train(counting_envs(2, 5), config(total_steps=8))
+    assert f"{desc}:" in capsys.readouterr().err
+    train(counting_envs(2, 5), config(total_steps=8), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_evaluation_uses_eval_envs_and_stops_at_the_target(loop: str) -> None:
+    train, config, _ = LOOPS[loop]
+    # Training episodes last 5 steps, evaluation ones 3: every evaluation mean is exactly 3.
+    never = train(counting_envs(2, 5), config(), eval_envs=counting_envs(2, 3), progress=False)
+    assert never.history.eval_means and set(never.history.eval_means) == {3.0}
+    assert never.history.solved_step is None and never.history.env_steps >= 48
+    solved = train(counting_envs(2, 5), config(target_return=3.0), eval_envs=counting_envs(2, 3), progress=False)
+    h = solved.history
+    assert h.solved_step == h.eval_steps[0] == h.env_steps < 48 and len(h.eval_means) == 1
+    assert solved.policy is not None
+
+
+@pytest.mark.parametrize("loop", ["a2c", "ppo"])
+def test_every_rollout_without_a_real_step_is_skipped_and_counted(loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One env, one step a rollout, episodes of 2 steps: under NEXT_STEP autoreset the step after
+    # each episode's end is the reset alone, a rollout with nothing to learn from (not counted in
+    # env_steps).  30 real steps make 15 episodes, 30 updates and 14 skipped rollouts between them.
+    train, config, _ = LOOPS[loop]
+    cfg = config(n_steps=1, total_steps=30, **({"n_envs": 1} if loop == "ppo" else {}))
+    result = train(counting_envs(1, 2), cfg, progress=False)
+    h = result.history
+    assert h.env_steps == len(h.updates) == 30 and len(h.episode_steps) == 15
+    assert h.skipped_updates == 14
+
+
+@pytest.mark.parametrize("loop", ["a2c", "ppo"])
+def test_gradient_clip_covers_policy_and_critic_at_the_configured_norm(loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, float]] = []
+    real = torch.nn.utils.clip_grad_norm_
+
+    def spy(parameters, max_norm, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        parameters = list(parameters)
+        calls.append((len(parameters), max_norm))
+        return real(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    train, config, _ = LOOPS[loop]
+    result = train(counting_envs(2, 5), config(max_grad_norm=0.25, total_steps=16), progress=False)
+    n_params = len([*result.policy.parameters(), *result.value.parameters()])
+    assert calls and all(c == (n_params, 0.25) for c in calls)
+
+
+def test_a2c_loss_defaults_weigh_the_critic_by_half_and_ignore_entropy() -> None:
+    from rlvae_tutorial.rl.actor_critic import actor_critic_loss
+
+    lp, adv = torch.tensor([-1.0, -2.0]), torch.tensor([1.0, -0.5])
+    v, ret, ent = torch.tensor([0.0, 1.0]), torch.tensor([2.0, 0.0]), torch.tensor([0.7, 0.9])
+    policy_loss, value_loss = -(lp * adv).mean(), (v - ret).pow(2).mean()
+    torch.testing.assert_close(actor_critic_loss(lp, adv, v, ret, ent), policy_loss + 0.5 * value_loss)
+
+
+def test_a2c_normalises_advantages_of_a_two_step_rollout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlvae_tutorial.rl import actor_critic as ac_module
+
+    sizes: list[int] = []
+    real = ac_module.normalize_advantages
+    monkeypatch.setattr(ac_module, "normalize_advantages", lambda a, *k: sizes.append(len(a)) or real(a, *k))
+    config = LOOPS["a2c"][1](n_steps=1, total_steps=8, normalize_advantages=True)
+    result = train_actor_critic(counting_envs(2, 100), config, progress=False)  # 2 real steps a rollout
+    assert sizes == [2] * len(result.history.updates) and sizes
