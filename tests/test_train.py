@@ -238,3 +238,37 @@ def test_non_finite_loss_messages_name_each_cause_in_full() -> None:
     assert str(_non_finite_error(math.nan, model, clean, 1, 3, "0.1", 2.5)) == (
         where + f"the model's weights are already NaN/inf, so an earlier update diverged: {too_high}."
     )
+
+
+def _batch_mean(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    x, _ = batch
+    loss = model(x).mean() * 0.0 + x.mean()  # a loss with a graph, whose value is the batch's mean x
+    return loss, {"m": 2.0 * x.mean(), "raw": loss}
+
+
+def test_records_and_evaluations_are_batch_size_weighted_means_without_graphs() -> None:
+    x = torch.arange(5, dtype=torch.float32).unsqueeze(-1)  # batches of 2, 2, 1: means 0.5, 2.5, 4
+    data = (x, torch.zeros(5))
+    h = train(nn.Linear(1, 1), _batch_mean, data, config=TrainConfig(epochs=1, batch_size=2, shuffle=False),
+              progress=False)
+    assert h.records[0]["loss"] == pytest.approx(2.0) and h.records[0]["m"] == pytest.approx(4.0)
+    assert evaluate_loss(nn.Linear(1, 1), _batch_mean, data, batch_size=2) == pytest.approx(
+        {"loss": 2.0, "m": 4.0, "raw": 2.0})
+    from rlvae_tutorial.train import _detached
+
+    assert not _detached({"raw": torch.ones(1, requires_grad=True) * 2})["raw"].requires_grad
+
+
+def test_train_shows_a_progress_bar_named_train_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    model, data = _regression()
+    train(model, mse, data, config=TrainConfig(epochs=1))
+    assert "train:" in capsys.readouterr().err
+
+
+def test_train_refusals_have_whole_messages() -> None:
+    model, data = _regression()
+    with pytest.raises(ValueError, match=r"^early stopping \(TrainConfig.patience\) needs validation: pass val_data= or val_fn=$"):
+        train(model, mse, data, config=TrainConfig(patience=3), progress=False)
+    frozen = nn.Linear(3, 1).requires_grad_(False)
+    with pytest.raises(ValueError, match=r"^the model has no trainable parameters$"):
+        train(frozen, mse, data, config=TrainConfig(epochs=1), progress=False)
