@@ -119,3 +119,67 @@ def test_a2c_normalises_advantages_of_a_two_step_rollout(monkeypatch: pytest.Mon
     config = LOOPS["a2c"][1](n_steps=1, total_steps=8, normalize_advantages=True)
     result = train_actor_critic(counting_envs(2, 100), config, progress=False)  # 2 real steps a rollout
     assert sizes == [2] * len(result.history.updates) and sizes
+
+
+def _ppo_spies(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """Record what train_ppo hands to gae, ppo_clip_loss and normalize_advantages, and Adam's lr per step."""
+    from rlvae_tutorial.rl import ppo as ppo_module
+
+    seen: dict[str, list] = {"gae": [], "clip": [], "normalize": [], "lr": [], "eps": []}
+    real_gae, real_clip, real_norm = ppo_module.gae, ppo_module.ppo_clip_loss, ppo_module.normalize_advantages
+
+    def gae_spy(rewards, values, next_value, *rest):  # noqa: ANN001, ANN002, ANN202
+        out = real_gae(rewards, values, next_value, *rest)
+        seen["gae"].append((next_value, out.clone()))
+        return out
+
+    def clip_spy(new, old, adv, clip):  # noqa: ANN001, ANN202
+        loss, stats = real_clip(new, old, adv, clip)
+        seen["clip"].append((adv.dtype, float(loss.detach())))
+        return loss, stats
+
+    class Adam(torch.optim.Adam):
+        def step(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            seen["lr"].append(self.param_groups[0]["lr"])
+            seen["eps"].append(self.param_groups[0]["eps"])
+            return super().step(*args, **kwargs)
+
+    monkeypatch.setattr(ppo_module, "gae", gae_spy)
+    monkeypatch.setattr(ppo_module, "ppo_clip_loss", clip_spy)
+    monkeypatch.setattr(ppo_module, "normalize_advantages", lambda a: seen["normalize"].append(len(a)) or real_norm(a))
+    monkeypatch.setattr(ppo_module.torch.optim, "Adam", Adam)
+    return seen
+
+
+def test_ppo_loss_is_clip_plus_weighted_value_minus_weighted_entropy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # lr = 0: the critic stays put, so V(s) = v and the value targets minus V are the advantages.
+    seen = _ppo_spies(monkeypatch)
+    config = LOOPS["ppo"][1](lr=0.0, anneal_lr=False, value_coef=0.7, entropy_coef=0.3, total_steps=16)
+    result = train_ppo(counting_envs(2, 100), config, progress=False)
+    assert len(result.history.updates) == len(seen["gae"]) == len(seen["clip"]) == 2
+    for update, (next_value, adv), (adv_dtype, pg_loss) in zip(result.history.updates, seen["gae"],
+                                                                        seen["clip"], strict=True):
+        assert set(update) == {"env_steps", "loss", "value_loss", "entropy", "clip_fraction", "approx_kl"}
+        assert isinstance(next_value, torch.Tensor) and next_value.shape == (2,)  # V(s_T) bootstraps
+        assert adv_dtype == torch.float32
+        assert update["value_loss"] == pytest.approx(float(adv.pow(2).mean()), rel=1e-5)
+        expected = pg_loss + 0.7 * update["value_loss"] - 0.3 * update["entropy"]
+        assert update["loss"] == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize(("anneal", "expected"), [(True, [0.04, 0.03, 0.02, 0.01]), (False, [0.04] * 4)])
+def test_ppo_anneals_the_learning_rate_linearly_to_zero_only_when_asked(
+        monkeypatch: pytest.MonkeyPatch, anneal: bool, expected: list[float]) -> None:
+    seen = _ppo_spies(monkeypatch)
+    config = LOOPS["ppo"][1](lr=0.04, anneal_lr=anneal, total_steps=32, n_steps=4)  # 4 updates of 8 steps
+    train_ppo(counting_envs(2, 100), config, progress=False)
+    assert seen["lr"] == pytest.approx(expected) and set(seen["eps"]) == {1e-5}
+
+
+@pytest.mark.parametrize(("n_envs", "normalize", "calls"), [(2, True, [2]), (1, True, []), (2, False, [])])
+def test_ppo_normalises_minibatches_of_two_or_more_only_when_asked(
+        monkeypatch: pytest.MonkeyPatch, n_envs: int, normalize: bool, calls: list[int]) -> None:
+    seen = _ppo_spies(monkeypatch)
+    config = LOOPS["ppo"][1](n_envs=n_envs, n_steps=1, total_steps=n_envs, normalize_advantages=normalize)
+    train_ppo(counting_envs(n_envs, 100), config, progress=False)
+    assert seen["normalize"] == calls
