@@ -52,8 +52,9 @@ def test_seed_defaults_to_zero(loop: str) -> None:
 @pytest.mark.parametrize("loop", LOOPS)
 def test_progress_bar_is_on_by_default_and_named_after_the_loop(loop: str, capsys: pytest.CaptureFixture[str]) -> None:
     train, config, desc = LOOPS[loop]
-    train(counting_envs(2, 5), config(total_steps=8))
-    assert f"{desc}:" in capsys.readouterr().err
+    result = train(counting_envs(2, 5), config(total_steps=8))
+    err = capsys.readouterr().err
+    assert f"{desc}:" in err and f"{result.history.env_steps}/8" in err  # the bar counts real env steps
     train(counting_envs(2, 5), config(total_steps=8), progress=False)
     assert capsys.readouterr().err == ""
 
@@ -183,3 +184,83 @@ def test_ppo_normalises_minibatches_of_two_or_more_only_when_asked(
     config = LOOPS["ppo"][1](n_envs=n_envs, n_steps=1, total_steps=n_envs, normalize_advantages=normalize)
     train_ppo(counting_envs(n_envs, 100), config, progress=False)
     assert seen["normalize"] == calls
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_networks_have_the_configured_hidden_sizes(loop: str) -> None:
+    train, config, _ = LOOPS[loop]
+    result = train(counting_envs(2, 5), config(hidden=(7,), total_steps=8), progress=False)
+    for net in (result.policy, result.value):
+        assert [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)][:-1] == [7]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_same_seed_same_run_on_a_random_env(loop: str) -> None:
+    import gymnasium as gym
+
+    train, config, _ = LOOPS[loop]
+    runs = [train(gym.make_vec("CartPole-v1", num_envs=2), config(total_steps=64), seed=4, progress=False).history
+            for _ in range(2)]
+    assert runs[0].episode_returns == runs[1].episode_returns and _steps_of(runs[0]) == _steps_of(runs[1])
+
+
+def _steps_of(history: Any) -> list[dict[str, float]]:
+    return [{k: v for k, v in u.items() if k != "seconds"} for u in history.updates]
+
+
+def test_reinforce_centres_and_scales_batches_of_two_or_more_only() -> None:
+    from rlvae_tutorial.rl import reinforce as reinforce_module
+    from rlvae_tutorial.rl.policies import CategoricalPolicy
+
+    weights: list[list[float]] = []
+    real = reinforce_module.reinforce_loss
+    policy = CategoricalPolicy(1, 2, (4,))
+    opt = torch.optim.SGD(policy.parameters(), lr=0.0)
+    config = ReinforceConfig(center_advantages=True, scale_advantages=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reinforce_module, "reinforce_loss", lambda lp, w: weights.append(w.tolist()) or real(lp, w))
+        for returns in ([3.0], [0.0, 2.0], [0.0, 2**0.5 * 1e-8]):
+            n = len(returns)
+            reinforce_module.reinforce_update(torch.zeros(n, 1), torch.zeros(n, dtype=torch.long),
+                                              torch.tensor(returns), policy, opt, config, None)
+    assert weights[0] == [3.0]  # one step: nothing to centre or scale by
+    assert weights[1] == pytest.approx([-1 / 2**0.5, 1 / 2**0.5], rel=1e-6)
+    assert weights[2] == pytest.approx([-1 / 2**1.5, 1 / 2**1.5], rel=1e-4)  # (w - mean) / (std + 1e-8), std = 1e-8
+
+
+def test_reinforce_builds_its_moving_average_from_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlvae_tutorial.rl import reinforce as reinforce_module
+
+    made: list[tuple[float, torch.dtype]] = []
+    real = reinforce_module.EMABaseline
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        ema = real(*args, **kwargs)
+        made.append((ema.decay, ema.value.dtype))
+        return ema
+
+    monkeypatch.setattr(reinforce_module, "EMABaseline", spy)
+    train_reinforce(counting_envs(2, 5), LOOPS["reinforce"][1](baseline="ema", ema_decay=0.5, total_steps=8),
+                    progress=False)
+    assert made == [(0.5, torch.float64)]
+
+
+def test_reinforce_does_not_bootstrap_an_episode_both_terminated_and_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
+    # gymnasium allows both flags on one step (the time limit hits as the task ends): it terminated.
+    from gymnasium.vector import SyncVectorEnv
+
+    from rlvae_tutorial.rl import reinforce as reinforce_module
+    from tests.test_rl_training import CountingEnv
+
+    class BothEnv(CountingEnv):
+        def step(self, action: int):  # noqa: ANN201
+            obs, reward, end, _, info = super().step(action)
+            return obs, reward, end, end, info
+
+    seen: list[bool] = []
+    real = reinforce_module.episode_batch
+    monkeypatch.setattr(reinforce_module, "episode_batch",
+                        lambda batch, *a: seen.extend(ep.truncated_obs is None for ep in batch) or real(batch, *a))
+    envs = SyncVectorEnv([lambda: BothEnv(3)] * 2)
+    train_reinforce(envs, LOOPS["reinforce"][1](total_steps=12), progress=False)
+    assert seen and all(seen)
