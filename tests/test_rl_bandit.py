@@ -123,3 +123,14 @@ def test_train_bandit_keeps_its_moving_average_in_float64(monkeypatch: pytest.Mo
     monkeypatch.setattr(bandit_module, "EMABaseline", spy)
     train_bandit(book_bandit(), BanditConfig(steps=2, batch=4, baseline="ema"))
     assert made == [torch.float64]
+
+
+def test_float64_bandits_pull_float64_rewards_and_ema_keeps_the_dtype() -> None:
+    bandit = Bandit(torch.tensor([[0.0, 1.0]], dtype=torch.float64))
+    g = torch.Generator().manual_seed(0)
+    rewards = bandit.pull(torch.tensor([0, 0]), torch.tensor([0, 1]), generator=g)
+    assert rewards.dtype == torch.float64
+    assert ema_baseline(rewards, 0.5).dtype == torch.float64
+    assert ema_baseline(torch.tensor([1.0, 3.0]), 1.0).tolist() == [0.0, 0.0]  # decay 1: never moves
+    with pytest.raises(ValueError, match=r"^decay must be in \[0, 1\], got 1.5$"):
+        ema_baseline(torch.tensor([1.0]), 1.5)
