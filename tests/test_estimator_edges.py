@@ -63,3 +63,26 @@ def test_estimator_errors_have_whole_messages() -> None:
         score_function_surrogate([0.0], torch.zeros(1))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^log_prob \(3,\) and reward - baseline \(2,\) do not broadcast; give one reward per sampled z \(e.g. both \(K, B\)\)$"):
         score_function_surrogate(torch.zeros(3), torch.zeros(2))
+
+
+def test_logistic_noise_lands_on_the_device_asked_for_whatever_the_generators_device() -> None:
+    # "meta" tensors have a device and a shape but no data: enough to check where each step puts them.
+    for generator in (None, torch.Generator().manual_seed(0)):
+        noise = logistic_noise((3,), generator=generator, device="meta")
+        assert noise.device.type == "meta" and noise.shape == (3,)
+
+
+def test_logistic_noise_draws_with_the_generators_device_or_else_on_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Which RNG draws matters on a GPU: a CPU generator draws on the CPU (the same numbers on every
+    # machine); without one, the target device's own RNG draws there, with no copy.
+    drawn_on: list[str] = []
+    real = torch.rand
+    monkeypatch.setattr(torch, "rand", lambda *a, device=None, **k: drawn_on.append(str(device)) or real(*a, device=device, **k))
+    logistic_noise((3,), device="meta")
+    logistic_noise((3,), generator=torch.Generator(), device="meta")
+    assert drawn_on == ["meta", "cpu"]
+
+
+def test_a_tensor_baseline_is_cast_to_the_rewards_dtype() -> None:
+    s = score_function_surrogate(torch.zeros(2), torch.ones(2), torch.tensor(0.5, dtype=torch.float64))
+    assert s.dtype == torch.float32
