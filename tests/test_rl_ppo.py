@@ -56,6 +56,18 @@ def test_at_ratio_one_the_gradient_is_the_vanilla_policy_gradient() -> None:
     assert stats == {"clip_fraction": 0.0, "approx_kl": 0.0}
 
 
+def test_clip_stats_exact() -> None:
+    """clip_fraction counts |rho - 1| strictly above epsilon (a step exactly at epsilon is not
+    clipped); approx_kl is the mean of (rho - 1) - log rho, by hand for rho in {1, 2}."""
+    new = torch.tensor([0.0, math.log(2.0), math.log(1.1)], dtype=torch.float64)
+    old, adv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    at_eps = float(new[2].exp() - 1)  # |rho - 1| of the third step, exactly, in float64
+    _, stats = ppo_clip_loss(new, old, adv, at_eps)
+    assert stats["clip_fraction"] == pytest.approx(1 / 3)  # only rho = 2; rho = 1.1 sits on the edge
+    _, stats = ppo_clip_loss(new[:2], old[:2], adv[:2], EPS)
+    assert stats["approx_kl"] == pytest.approx((1 - math.log(2.0)) / 2, rel=1e-12)
+
+
 def test_clip_loss_shapes_dtypes_and_errors() -> None:
     new = torch.zeros(5, dtype=torch.float64, requires_grad=True)
     loss, stats = ppo_clip_loss(new, torch.full((5,), -1.0, dtype=torch.float64),

@@ -19,6 +19,14 @@ def test_discounted_returns_by_hand() -> None:
     assert torch.allclose(discounted_returns(r, 0.5, done, next_value=4.0), torch.tensor([2.0, 2.0, 5.0]))
 
 
+def test_float_next_value_keeps_float64() -> None:
+    """A Python float V(s_T) is used as it is: float64 rewards bootstrap from exactly 0.1, not
+    from 0.1 rounded to float32."""
+    r = torch.zeros(1, dtype=torch.float64)
+    assert discounted_returns(r, 1.0, next_value=0.1).item() == 0.1
+    assert gae(r, r, 0.1, None, 1.0, 1.0).item() == 0.1
+
+
 def test_discounted_returns_limits_and_batch() -> None:
     g = torch.Generator().manual_seed(0)
     r = torch.randn(3, 7, generator=g)

@@ -26,7 +26,7 @@ from torch import Tensor
 from rlvae_tutorial.dtypes import float_dtype
 
 
-def _as_numpy(x: Tensor | np.ndarray) -> np.ndarray:
+def _as_numpy(x: Tensor | np.ndarray | float) -> np.ndarray:
     if isinstance(x, Tensor):
         x = x.detach().cpu().numpy()
     return np.asarray(x, dtype=np.float64)
@@ -64,7 +64,7 @@ def _next_values(next_value: Tensor | float | None, like: Tensor) -> np.ndarray:
     batch = like.shape[:-1]  # () or (B,)
     if next_value is None:
         return np.zeros(batch, dtype=np.float64)
-    value = _as_numpy(next_value if isinstance(next_value, Tensor) else torch.tensor(float(next_value)))
+    value = _as_numpy(next_value)  # a float is kept in float64, not rounded through float32
     if value.shape not in {(), batch}:
         raise ValueError(
             f"next_value must be a scalar or have shape {tuple(batch)} (one per row of rewards), "
