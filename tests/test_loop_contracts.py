@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 import pytest
 import torch
 
@@ -25,6 +26,7 @@ from rlvae_tutorial.rl import (
     train_ppo,
     train_reinforce,
 )
+from rlvae_tutorial.rl.dqn import DQNConfig, train_dqn
 from tests.test_rl_training import counting_envs
 
 SMALL = {"hidden": (8,), "total_steps": 48, "eval_every": 8, "target_return": None}
@@ -70,6 +72,21 @@ def test_evaluation_uses_eval_envs_and_stops_at_the_target(loop: str) -> None:
     h = solved.history
     assert h.solved_step == h.eval_steps[0] == h.env_steps < 48 and len(h.eval_means) == 1
     assert solved.policy is not None
+
+
+def test_eval_envs_are_checked_before_training() -> None:
+    """Every loop (DQN too) refuses eval_envs that its policy cannot act in, before the first
+    step: another observation size, or actions that are not Discrete."""
+    cartpole = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync")  # 4-dim obs
+    box_actions = gym.make_vec("Pendulum-v1", num_envs=2, vectorization_mode="sync")
+    mismatch = "^eval_envs has 4-dim observations and 2 actions, but envs has 1 and 2; make eval_envs from the same env id as envs$"
+    loops = [(train, config()) for train, config, _ in LOOPS.values()]
+    loops.append((train_dqn, DQNConfig(hidden=(8,), total_steps=48, learning_starts=8, batch_size=4)))
+    for train, cfg in loops:
+        with pytest.raises(ValueError, match=mismatch):
+            train(counting_envs(2, 5), cfg, eval_envs=cartpole, progress=False)
+        with pytest.raises(ValueError, match="^actions must be Discrete, got Box"):
+            train(counting_envs(2, 5), cfg, eval_envs=box_actions, progress=False)
 
 
 @pytest.mark.parametrize("loop", ["a2c", "ppo"])

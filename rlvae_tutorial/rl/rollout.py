@@ -62,12 +62,21 @@ def check_vector_env(envs: VectorEnv) -> tuple[int, int]:
 
 def prepare_training(envs: VectorEnv, eval_envs: VectorEnv | None,
                      device: torch.device | str | None) -> tuple[int, int, torch.device, AutoresetMode]:
-    """Check the envs and pick the device for a training loop: ``(obs_dim, n_actions, device, mode)``."""
+    """Check the envs and pick the device for a training loop: ``(obs_dim, n_actions, device, mode)``.
+
+    Raises the errors of :func:`check_vector_env` for ``envs`` or ``eval_envs``, and ValueError
+    when ``eval_envs`` has other observation or action sizes than ``envs`` (found before training,
+    not at the first evaluation).
+    """
     from rlvae_tutorial.device import get_device
 
     obs_dim, n_actions = check_vector_env(envs)
-    if eval_envs is not None:
-        check_vector_env(eval_envs)
+    if eval_envs is not None and check_vector_env(eval_envs) != (obs_dim, n_actions):
+        eval_dim, eval_actions = check_vector_env(eval_envs)
+        raise ValueError(
+            f"eval_envs has {eval_dim}-dim observations and {eval_actions} actions, but envs has "
+            f"{obs_dim} and {n_actions}; make eval_envs from the same env id as envs"
+        )
     return obs_dim, n_actions, get_device(device), autoreset_mode(envs)
 
 
