@@ -89,6 +89,23 @@ def test_eval_envs_are_checked_before_training() -> None:
             train(counting_envs(2, 5), cfg, eval_envs=box_actions, progress=False)
 
 
+def test_dqn_seed_and_progress_bar_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    """DQN keeps the same promises: seed 0 by default, a bar named "DQN" counting real env steps."""
+    config = DQNConfig(hidden=(8,), total_steps=24, learning_starts=8, batch_size=4)
+
+    def weights(result: Any) -> list[torch.Tensor]:
+        return [p.detach().clone() for p in result.policy.parameters()]
+
+    default = train_dqn(counting_envs(2, 5), config)
+    err = capsys.readouterr().err
+    assert "DQN:" in err and f"{default.history.env_steps}/24" in err
+    seed0 = train_dqn(counting_envs(2, 5), config, seed=0, progress=False)
+    seed1 = train_dqn(counting_envs(2, 5), config, seed=1, progress=False)
+    assert capsys.readouterr().err == ""
+    assert all(torch.equal(a, b) for a, b in zip(weights(default), weights(seed0), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(weights(default), weights(seed1), strict=True))
+
+
 @pytest.mark.parametrize("loop", ["a2c", "ppo"])
 def test_every_rollout_without_a_real_step_is_skipped_and_counted(loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # One env, one step a rollout, episodes of 2 steps: under NEXT_STEP autoreset the step after

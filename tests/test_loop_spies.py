@@ -219,6 +219,8 @@ def test_dqn_target_network_copies_the_online_one(monkeypatch: pytest.MonkeyPatc
     # 22 updates: not a multiple of 5 (the last ones after a sync are q's alone), fewer than 1000
     assert result.policy is q and n % 5 != 0 and synced == (n >= target_every), n
     assert any(not torch.equal(q_init[k], v) for k, v in q.state_dict().items()), "the online net must learn"
+    # the target net is frozen: no gradient is asked for, none reaches it (only a sync moves it)
+    assert not any(p.requires_grad or p.grad is not None for p in target.parameters())
     same = all(torch.equal(target.state_dict()[k], v) for k, v in q.state_dict().items())
     if target_every == 1:  # synced after the last update
         assert same
@@ -227,6 +229,24 @@ def test_dqn_target_network_copies_the_online_one(monkeypatch: pytest.MonkeyPatc
         assert any(not torch.equal(q_init[k], v) for k, v in target.state_dict().items())
     else:  # never synced: the target is still the online net's initial copy
         assert all(torch.equal(q_init[k], v) for k, v in target.state_dict().items())
+
+
+@pytest.mark.parametrize("buffer_size", [10, 20_000])
+def test_dqn_replay_keeps_every_transition_that_fits(monkeypatch: pytest.MonkeyPatch, buffer_size: int) -> None:
+    """A buffer_size above total_steps keeps every real transition (none overwritten); a smaller
+    one holds the newest buffer_size."""
+    buffers: list[ReplayBuffer] = []
+
+    class Recorded(ReplayBuffer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            buffers.append(self)
+
+    monkeypatch.setattr(dqn_module, "ReplayBuffer", Recorded)
+    result = train_dqn(counting_envs(2, 3), _dqn_config(buffer_size=buffer_size), progress=False)
+    (buffer,) = buffers
+    assert result.history.env_steps >= 40
+    assert buffer.size == min(buffer_size, result.history.env_steps)
 
 
 # --- the bandit --------------------------------------------------------------------------------
