@@ -62,7 +62,7 @@ def test_epsilon_schedule() -> None:
     ({"gamma": 1.5}, "gamma must be in"),
     ({"eps_end": 0.5, "eps_start": 0.2}, "eps_end <= eps_start"),
     ({"learning_starts": 10, "batch_size": 64}, "learning_starts"),
-    ({"eps_start": 1.5, "eps_end": 0.1}, "DQNConfig needs 0 <= eps_end <= eps_start <= 1"),
+    ({"eps_start": 1.5, "eps_end": 0.1}, "^DQNConfig needs 0 <= eps_end <= eps_start <= 1 and 0 < eps_fraction <= 1$"),
     ({"eps_fraction": 0.0}, "0 < eps_fraction <= 1"),
     ({"eps_fraction": 1.5}, "0 < eps_fraction <= 1"),
 ])
@@ -108,7 +108,7 @@ def test_replay_buffer_wraps_around() -> None:
 def test_qnetwork_checks_observations() -> None:
     q = QNetwork(5, 3)
     assert q(torch.zeros(2, 5)).shape == (2, 3) and q.act(torch.zeros(2, 5)).shape == (2,)
-    with pytest.raises(ValueError, match=r"QNetwork.*shape \(B, 5\)"):
+    with pytest.raises(ValueError, match=r"^QNetwork expects observations of shape \(B, 5\), got \(2, 4\); flatten"):
         q(torch.zeros(2, 4))
 
 
