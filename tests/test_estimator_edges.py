@@ -15,6 +15,7 @@ import torch
 from rlvae_tutorial.estimators import (
     kl_estimates,
     logistic_noise,
+    normalize_advantages,
     score_function_surrogate,
     straight_through_bernoulli,
 )
@@ -84,5 +85,14 @@ def test_logistic_noise_draws_with_the_generators_device_or_else_on_the_target(m
 
 
 def test_a_tensor_baseline_is_cast_to_the_rewards_dtype() -> None:
-    s = score_function_surrogate(torch.zeros(2), torch.ones(2), torch.tensor(0.5, dtype=torch.float64))
-    assert s.dtype == torch.float32
+    # a (2,) baseline: a 0-d float64 one would not promote float32 rewards even uncast
+    s = score_function_surrogate(torch.ones(2), torch.ones(2), torch.tensor([0.5, 0.25], dtype=torch.float64))
+    assert s.dtype == torch.float32 and s.tolist() == [0.5, 0.75]
+
+
+def test_normalize_advantages_adds_eps_to_a_tiny_std() -> None:
+    """(a - mean) / (std + eps) where std is of eps's order: for a = (0, 2e-8), std = sqrt(2) 1e-8,
+    so the normalised values are +-1 / (1 + sqrt 2) = +-(sqrt 2 - 1), not +-1."""
+    out = normalize_advantages(torch.tensor([0.0, 2e-8], dtype=torch.float64))
+    r = math.sqrt(2) - 1
+    assert out.tolist() == pytest.approx([-r, r], rel=1e-9)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
+from torch.distributions import Bernoulli, Categorical, Independent, Normal, kl_divergence
 
 from rlvae_tutorial.estimators import logistic_noise
 from rlvae_tutorial.vae import (
@@ -132,3 +132,17 @@ def test_elbo_draws_one_reparameterised_sample_by_default() -> None:
     assert any(g is not None and g.abs().sum() > 0 for g in grads)  # the reconstruction reaches the encoder
     with pytest.raises(ValueError, match=r"^n_samples must be >= 1, got 0$"):
         elbo(model, x, n_samples=0)
+
+
+def test_a_bernoulli_latent_at_a_tie_is_zero() -> None:
+    """z = 1[logits + L > 0], strictly: where logits + L is exactly 0 (logits = -L, the same
+    generator's noise), z is 0."""
+    noise = logistic_noise((1, 3, 4), generator=torch.Generator().manual_seed(5))
+    qz = Independent(Bernoulli(logits=-noise[0]), 1)
+    z = draw_latent(qz, 1, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(z, torch.zeros(1, 3, 4))
+
+
+def test_draw_latent_names_the_distributions_it_takes() -> None:
+    with pytest.raises(TypeError, match=r"^q\(z\|x\) must be a \(diagonal\) Normal or a Bernoulli, got Categorical$"):
+        draw_latent(Categorical(logits=torch.zeros(2, 3)), 1)
