@@ -130,7 +130,12 @@ def test_float64_bandits_pull_float64_rewards_and_ema_keeps_the_dtype() -> None:
     g = torch.Generator().manual_seed(0)
     rewards = bandit.pull(torch.tensor([0, 0]), torch.tensor([0, 1]), generator=g)
     assert rewards.dtype == torch.float64
+    # the noise itself is drawn in float64, not drawn in float32 and then widened
+    noise = torch.randn(2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.equal(rewards, torch.tensor([0.0, 1.0], dtype=torch.float64) + noise)
     assert ema_baseline(rewards, 0.5).dtype == torch.float64
     assert ema_baseline(torch.tensor([1.0, 3.0]), 1.0).tolist() == [0.0, 0.0]  # decay 1: never moves
     with pytest.raises(ValueError, match=r"^decay must be in \[0, 1\], got 1.5$"):
         ema_baseline(torch.tensor([1.0]), 1.5)
+    with pytest.raises(ValueError, match=r"^decay must be in \[0, 1\], got 1.5$"):  # checked before any reward
+        ema_baseline(torch.zeros(0), 1.5)
