@@ -51,6 +51,14 @@ def test_ema_update_bounds_and_mixed_inputs() -> None:
     for value, target in [(torch.tensor(2.0), 4.0), (2.0, torch.tensor(4.0))]:
         out = ema_update(value, target, 0.5)
         assert isinstance(out, torch.Tensor) and float(out) == 3.0
+    # a Python number is used as it is: with a float64 tensor, 0.1 is not first rounded to float32
+    f64 = torch.tensor(0.0, dtype=torch.float64)
+    assert ema_update(0.1, f64, 0.5).item() == 0.05 and ema_update(f64, 0.1, 0.5).item() == 0.05
+    # two tensors: their common float dtype (float64 here, even from a 0-d value), ints as floats
+    out = ema_update(torch.tensor(1.0, dtype=torch.float64), torch.tensor([2.0, 3.0]), 0.5)
+    assert out.dtype == torch.float64 and out.tolist() == [1.5, 2.0]
+    out = ema_update(torch.tensor([1, 2]), 3.0, 0.5)
+    assert out.dtype == torch.float32 and out.tolist() == [2.0, 2.5]
 
 
 def test_ema_baseline_defaults_boundaries_and_buffers() -> None:
