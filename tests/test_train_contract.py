@@ -10,7 +10,10 @@ five rows ``0..4``, so every batch and mean is known.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,4 +180,56 @@ def test_records_carry_the_elapsed_time() -> None:
 def test_the_progress_bar_shows_loss_and_monitor_and_stays(capsys: pytest.CaptureFixture[str]) -> None:
     train(_model(), Recorder(), X, val_data=X, config=TrainConfig(epochs=2), progress=True)
     err = capsys.readouterr().err
-    assert "loss=" in err and "val_loss=" in err and err.endswith("\n")
+    assert re.search(r"\bloss=", err) and "val_loss=" in err and err.endswith("\n")  # \b: not val_loss=
+
+
+def _mean_loss(model: nn.Module, batch: object) -> tuple[torch.Tensor, dict]:
+    """loss = mean of the batch's values (the first tensor of a tuple), plus 0 * weight for a graph."""
+    x = batch[0] if isinstance(batch, tuple) else batch
+    return model.weight.sum() * 0.0 + torch.as_tensor(x, dtype=torch.float32).mean(), {}
+
+
+@pytest.mark.parametrize("data", [(X,), X.squeeze(-1)], ids=["one-tensor tuple", "1-D tensor"])
+def test_batches_are_weighted_by_their_rows(data: object) -> None:
+    """Five rows in batches of 2, 2, 1 (means 0.5, 2.5, 4): the epoch's loss is the row-weighted
+    mean 2, not the mean of the batch means 7/3, whether the data are a tuple of one tensor or 1-D."""
+    h = train(_model(), _mean_loss, data, config=TrainConfig(epochs=1, batch_size=2, shuffle=False),
+              progress=False)
+    assert h["loss"] == [2.0]
+
+
+class _MixedBatches:
+    """An iterable that batches itself: two rows, then a 0-d tensor and a float (one example each)."""
+
+    def __init__(self, last: float = 4.0) -> None:
+        self.last = last
+
+    def __iter__(self) -> Iterator[object]:
+        yield torch.tensor([1.0, 2.0])
+        yield torch.tensor(3.0)
+        yield torch.tensor(self.last) if math.isnan(self.last) else self.last
+
+
+def test_a_batch_without_rows_counts_as_one_example() -> None:
+    h = train(_model(), _mean_loss, _MixedBatches(), config=TrainConfig(epochs=1), progress=False)
+    assert h["loss"] == [2.5]  # (1.5 * 2 + 3 + 4) / 4
+
+
+def test_a_nan_in_a_0d_batch_is_blamed_on_the_data() -> None:
+    with pytest.raises(FloatingPointError, match=r"^the loss is nan at epoch 1, step 2: the batch contains 1 NaN/inf values"):
+        train(_model(), _mean_loss, _MixedBatches(math.nan), config=TrainConfig(epochs=1), progress=False)
+
+
+def test_the_rng_fork_covers_the_cuda_device_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a GPU, training restores that device's RNG afterwards: fork_rng gets [index] (the current
+    device when the index is None), and no CUDA device on the CPU; seed=None forks nothing."""
+    train_module = importlib.import_module("rlvae_tutorial.train")  # the module, not the function
+    forked: list[object] = []
+    monkeypatch.setattr(torch.random, "fork_rng",
+                        lambda devices=None, **kw: forked.append(devices) or contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    for device in (torch.device("cuda", 1), torch.device("cuda"), torch.device("cpu")):
+        train_module._rng_context(0, device)
+    assert forked == [[1], [0], []]
+    assert isinstance(train_module._rng_context(None, torch.device("cuda", 1)), contextlib.nullcontext)
+    assert forked == [[1], [0], []]
