@@ -59,6 +59,10 @@ def test_ema_update_bounds_and_mixed_inputs() -> None:
     assert out.dtype == torch.float64 and out.tolist() == [1.5, 2.0]
     out = ema_update(torch.tensor([1, 2]), 3.0, 0.5)
     assert out.dtype == torch.float32 and out.tolist() == [2.0, 2.5]
+    # an int tensor next to a float64 one is cast to float64 whole: 2**24 + 1 is not a float32
+    big = torch.tensor([2**24 + 1])
+    assert ema_update(big, torch.zeros(1, dtype=torch.float64), 1.0).tolist() == [2**24 + 1]
+    assert ema_update(torch.zeros(1, dtype=torch.float64), big, 0.0).tolist() == [2**24 + 1]
 
 
 def test_ema_baseline_defaults_boundaries_and_buffers() -> None:

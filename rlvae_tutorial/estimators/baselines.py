@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rlvae_tutorial.dtypes import as_float, float_dtype
+from rlvae_tutorial.dtypes import as_floats
 from rlvae_tutorial.nets import mlp
 
 
@@ -24,12 +24,10 @@ def ema_update(value: Tensor | float, target: Tensor | float, decay: float) -> T
     """
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f"decay must be in [0, 1], got {decay}")
-    if isinstance(value, Tensor) or isinstance(target, Tensor):
-        # tensors go to their common float dtype; a Python number stays a number (a tensor made
-        # of it would be float32, and would round 0.1 before a float64 average used it)
-        dtype = float_dtype(*(t for t in (value, target) if isinstance(t, Tensor)))
-        value = as_float(value, dtype) if isinstance(value, Tensor) else value
-        target = as_float(target, dtype) if isinstance(target, Tensor) else target
+    if isinstance(value, Tensor) and isinstance(target, Tensor):
+        value, target = as_floats(value, target)  # their common float dtype
+    # A Python number next to one tensor stays a number: torch computes in the tensor's float
+    # dtype (int and bool tensors: the default one) and does not round 0.1 to float32 first.
     return decay * value + (1.0 - decay) * target
 
 
