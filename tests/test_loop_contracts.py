@@ -27,6 +27,7 @@ from rlvae_tutorial.rl import (
     train_reinforce,
 )
 from rlvae_tutorial.rl.dqn import DQNConfig, train_dqn
+from tests.test_loop_spies import grad_clip_spy
 from tests.test_rl_training import counting_envs
 
 SMALL = {"hidden": (8,), "total_steps": 48, "eval_every": 8, "target_return": None}
@@ -121,15 +122,7 @@ def test_every_rollout_without_a_real_step_is_skipped_and_counted(loop: str, mon
 
 @pytest.mark.parametrize("loop", ["a2c", "ppo"])
 def test_gradient_clip_covers_policy_and_critic_at_the_configured_norm(loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[int, float]] = []
-    real = torch.nn.utils.clip_grad_norm_
-
-    def spy(parameters, max_norm, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        parameters = list(parameters)
-        calls.append((len(parameters), max_norm))
-        return real(parameters, max_norm, *args, **kwargs)
-
-    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    calls = grad_clip_spy(monkeypatch)
     train, config, _ = LOOPS[loop]
     result = train(counting_envs(2, 5), config(max_grad_norm=0.25, total_steps=16), progress=False)
     n_params = len([*result.policy.parameters(), *result.value.parameters()])

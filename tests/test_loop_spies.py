@@ -56,6 +56,21 @@ def spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[dict[str
     return calls
 
 
+def grad_clip_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
+    """Record ``(number of parameters, max_norm)`` of every ``clip_grad_norm_`` call (the
+    parameters are listed first: a generator would be consumed by the real clip)."""
+    real = torch.nn.utils.clip_grad_norm_
+    calls: list[tuple[int, float]] = []
+
+    def wrapper(parameters, max_norm, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        parameters = list(parameters)
+        calls.append((len(parameters), max_norm))
+        return real(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", wrapper)
+    return calls
+
+
 # --- A2C ---------------------------------------------------------------------------------------
 
 def _a2c(monkeypatch: pytest.MonkeyPatch, **config: Any) -> tuple[Any, list, list]:

@@ -23,6 +23,7 @@ from torch import nn
 
 from rlvae_tutorial.checkpoint import load_checkpoint
 from rlvae_tutorial.train import TrainConfig, train
+from tests.test_loop_spies import grad_clip_spy
 
 X = torch.arange(5, dtype=torch.float32).unsqueeze(-1)  # (5, 1)
 
@@ -134,15 +135,7 @@ def test_checkpoint_names_the_epoch_of_its_weights(tmp_path: Path, keep_best: bo
 
 
 def test_gradient_clip_is_applied_to_the_trainable_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[int, float]] = []
-    real = torch.nn.utils.clip_grad_norm_
-
-    def spy(parameters, max_norm, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        parameters = list(parameters)
-        calls.append((len(parameters), max_norm))
-        return real(parameters, max_norm, *args, **kwargs)
-
-    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    calls = grad_clip_spy(monkeypatch)
     train(_model(), Recorder(), X, config=TrainConfig(epochs=1, batch_size=5, grad_clip=0.5), progress=False)
     assert calls == [(2, 0.5)]
 

@@ -71,8 +71,8 @@ def prepare_training(envs: VectorEnv, eval_envs: VectorEnv | None,
     from rlvae_tutorial.device import get_device
 
     obs_dim, n_actions = check_vector_env(envs)
-    if eval_envs is not None and check_vector_env(eval_envs) != (obs_dim, n_actions):
-        eval_dim, eval_actions = check_vector_env(eval_envs)
+    eval_dim, eval_actions = check_vector_env(eval_envs) if eval_envs is not None else (obs_dim, n_actions)
+    if (eval_dim, eval_actions) != (obs_dim, n_actions):
         raise ValueError(
             f"eval_envs has {eval_dim}-dim observations and {eval_actions} actions, but envs has "
             f"{obs_dim} and {n_actions}; make eval_envs from the same env id as envs"
